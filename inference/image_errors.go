@@ -1,0 +1,90 @@
+package inference
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Codes of the InputError values the image front end returns.
+const (
+	// CodeEmptyFile means the upload had no bytes.
+	CodeEmptyFile = "empty_file"
+	// CodeUnsupportedFormat means the bytes are not in a format DermQ decodes.
+	CodeUnsupportedFormat = "unsupported_format"
+	// CodeTooManyPixels means the image is larger than the pixel limit.
+	CodeTooManyPixels = "too_many_pixels"
+	// CodeCorruptImage means the bytes claim a supported format but do not
+	// decode.
+	CodeCorruptImage = "corrupt_image"
+)
+
+// errTruncated is the message for data that ends early or does not parse.
+const errTruncated = "the image data is truncated or corrupt"
+
+func emptyFileError() *InputError {
+	return &InputError{Code: CodeEmptyFile, Message: "the file is empty"}
+}
+
+func unsupportedFormatError(format string) *InputError {
+	return &InputError{
+		Code:    CodeUnsupportedFormat,
+		Message: fmt.Sprintf("unsupported image format %s: convert to JPEG or PNG", format),
+	}
+}
+
+func unsupportedFeatureError(format, feature, advice string) *InputError {
+	return &InputError{
+		Code:    CodeUnsupportedFormat,
+		Message: fmt.Sprintf("unsupported %s: %s: %s", format, feature, advice),
+	}
+}
+
+func tooManyPixelsError(width, height, maxPixels int) *InputError {
+	megapixels := float64(width) * float64(height) / 1e6
+	return &InputError{
+		Code: CodeTooManyPixels,
+		Message: fmt.Sprintf("image is %dx%d (%s megapixels), more than the %s megapixel limit",
+			width, height, formatMegapixels(megapixels), formatMegapixels(float64(maxPixels)/1e6)),
+	}
+}
+
+// formatMegapixels prints large numbers without decimals and small ones with
+// three significant digits, so a message reads "2500 megapixels" or "1.5
+// megapixels".
+func formatMegapixels(mp float64) string {
+	if mp >= 10 {
+		return fmt.Sprintf("%.0f", mp)
+	}
+	return strconv.FormatFloat(mp, 'g', 3, 64)
+}
+
+func corruptError(format string, err error) *InputError {
+	msg := errTruncated
+	if format != "" {
+		msg = fmt.Sprintf("the %s image data is truncated or corrupt", strings.ToUpper(format))
+	}
+	return &InputError{Code: CodeCorruptImage, Message: msg, Err: err}
+}
+
+// decodeError turns an error from a standard decoder into an InputError.
+func decodeError(format string, err error) *InputError {
+	var inputErr *InputError
+	if errors.As(err, &inputErr) {
+		return inputErr
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return corruptError(format, err)
+	}
+	if strings.Contains(err.Error(), "unsupported") {
+		return &InputError{
+			Code: CodeUnsupportedFormat,
+			Message: fmt.Sprintf("unsupported %s feature (%v): re-save as a standard %s",
+				strings.ToUpper(format), err, strings.ToUpper(format)),
+			Err: err,
+		}
+	}
+	return corruptError(format, err)
+}

@@ -1,0 +1,168 @@
+package inference
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// jpegHeader is what DermQ reads from the markers before a JPEG's first scan.
+type jpegHeader struct {
+	width, height   int
+	components      int
+	progressive     bool
+	orientation     int
+	restartInterval int
+	// sofStart and scanStart are offsets of the SOF segment's marker and of
+	// the first byte after the first SOS segment.
+	sofStart, scanStart int
+	// hSamp and vSamp are the components' sampling factors.
+	hSamp, vSamp [4]int
+}
+
+// JPEG markers DermQ looks at.
+const (
+	markerSOF0 = 0xc0
+	markerSOF1 = 0xc1
+	markerSOF2 = 0xc2
+	markerDHT  = 0xc4
+	markerDAC  = 0xcc
+	markerRST0 = 0xd0
+	markerRST7 = 0xd7
+	markerSOI  = 0xd8
+	markerEOI  = 0xd9
+	markerSOS  = 0xda
+	markerDRI  = 0xdd
+	markerAPP1 = 0xe1
+)
+
+// readJPEGHeader walks the marker segments up to the first scan.
+func readJPEGHeader(data []byte) (jpegHeader, error) {
+	h := jpegHeader{orientation: 1}
+	sawSOF, sawEXIF := false, false
+	pos := 2
+	for {
+		marker, start, payload, next, err := nextJPEGSegment(data, pos)
+		if err != nil {
+			return h, err
+		}
+		pos = next
+		switch {
+		case marker == markerSOS:
+			if !sawSOF {
+				return h, corruptError(FormatJPEG, fmt.Errorf("scan before frame header"))
+			}
+			h.scanStart = next
+			return h, nil
+		case isSOFMarker(marker):
+			if sawSOF {
+				return h, corruptError(FormatJPEG, fmt.Errorf("two frame headers"))
+			}
+			sawSOF = true
+			h.sofStart = start
+			if err := h.readSOF(marker, payload); err != nil {
+				return h, err
+			}
+		case marker == markerDRI && len(payload) >= 2:
+			h.restartInterval = be16(payload)
+		case marker == markerAPP1 && !sawEXIF && bytes.HasPrefix(payload, exifHeader):
+			sawEXIF = true
+			h.orientation = exifOrientation(payload)
+		}
+	}
+}
+
+// nextJPEGSegment reads the marker at pos and returns it, the offset of its
+// 0xff byte, its payload and the offset after it. Standalone markers have no
+// payload.
+func nextJPEGSegment(data []byte, pos int) (marker byte, start int,
+	payload []byte, next int, err error) {
+	for pos < len(data) && data[pos] == 0xff && pos+1 < len(data) && data[pos+1] == 0xff {
+		pos++
+	}
+	if pos+2 > len(data) {
+		return 0, 0, nil, 0, corruptError(FormatJPEG, fmt.Errorf("no frame header"))
+	}
+	if data[pos] != 0xff {
+		return nextJPEGSegment(data, skipToMarker(data, pos))
+	}
+	marker, start = data[pos+1], pos
+	switch {
+	case marker == markerEOI:
+		return 0, 0, nil, 0, corruptError(FormatJPEG, fmt.Errorf("end of image before a scan"))
+	case marker == markerSOI || marker == 0x01 || (marker >= markerRST0 && marker <= markerRST7):
+		return marker, start, nil, pos + 2, nil
+	}
+	if pos+4 > len(data) {
+		return 0, 0, nil, 0, corruptError(FormatJPEG, fmt.Errorf("segment header cut"))
+	}
+	length := be16(data[pos+2:])
+	end := pos + 2 + length
+	if length < 2 || end > len(data) {
+		return 0, 0, nil, 0, corruptError(FormatJPEG, fmt.Errorf("segment cut"))
+	}
+	return marker, start, data[pos+4 : end], end, nil
+}
+
+// skipToMarker skips stray bytes between segments, as libjpeg and Go's
+// decoder do, and returns the offset of the next 0xff (or the data's end).
+func skipToMarker(data []byte, pos int) int {
+	i := bytes.IndexByte(data[pos:], 0xff)
+	if i < 0 {
+		return len(data)
+	}
+	return pos + i
+}
+
+// isSOFMarker reports whether marker starts a frame (SOF0..SOF15, except the
+// DHT, JPG and DAC markers that share the range).
+func isSOFMarker(marker byte) bool {
+	return marker >= markerSOF0 && marker <= 0xcf &&
+		marker != markerDHT && marker != 0xc8 && marker != markerDAC
+}
+
+// readSOF checks the frame type and reads the size and sampling factors.
+func (h *jpegHeader) readSOF(marker byte, payload []byte) error {
+	if err := checkSOFType(marker); err != nil {
+		return err
+	}
+	if len(payload) < 6 {
+		return corruptError(FormatJPEG, fmt.Errorf("short frame header"))
+	}
+	if payload[0] != 8 {
+		return unsupportedFeatureError("JPEG", fmt.Sprintf("%d-bit precision", payload[0]),
+			"re-save as a standard 8-bit JPEG")
+	}
+	h.progressive = marker == markerSOF2
+	h.height, h.width = be16(payload[1:]), be16(payload[3:])
+	h.components = int(payload[5])
+	if h.width == 0 || h.height == 0 {
+		return unsupportedFeatureError("JPEG", "no height in the frame header (DNL)",
+			"re-save as a standard JPEG")
+	}
+	if h.components != 1 && h.components != 3 && h.components != 4 {
+		return unsupportedFeatureError("JPEG", fmt.Sprintf("%d colour components", h.components),
+			"re-save as an RGB or grayscale JPEG")
+	}
+	if len(payload) < 6+3*h.components {
+		return corruptError(FormatJPEG, fmt.Errorf("short frame header"))
+	}
+	for i := range h.components {
+		sampling := payload[6+3*i+1]
+		h.hSamp[i], h.vSamp[i] = int(sampling>>4), int(sampling&0x0f)
+	}
+	return nil
+}
+
+// checkSOFType refuses the frame types Go's decoder cannot read, naming them.
+func checkSOFType(marker byte) error {
+	const advice = "re-save as a standard JPEG"
+	switch marker {
+	case markerSOF0, markerSOF1, markerSOF2:
+		return nil
+	case 0xc3, 0xc7, 0xcb, 0xcf:
+		return unsupportedFeatureError("JPEG", "lossless coding", advice)
+	case 0xc9, 0xca, 0xcd, 0xce:
+		return unsupportedFeatureError("JPEG", "arithmetic coding", advice)
+	}
+	return unsupportedFeatureError("JPEG", "hierarchical coding", advice)
+}
