@@ -1,0 +1,32 @@
+package inference
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkDecodeResize measures what a prediction spends before the model:
+// decoding a JPEG (EXIF orientation included) and making the 224x224 tensor.
+func BenchmarkDecodeResize(b *testing.B) {
+	cases := []struct{ name, file string }{
+		{"phone_12MP", "clinical_smartphone_lesion_4032x3024_exif6_displayp3.jpeg"},
+		{"dermoscopy_1022x767", "dermoscopy_isic_0000000_1022x767.jpg"},
+	}
+	prep := Preprocess{Width: 224, Height: 224, Scale: 255,
+		Mean: [3]float32{0.485, 0.456, 0.406}, Std: [3]float32{0.229, 0.224, 0.225}}
+	for _, bc := range cases {
+		data := readImageFile(b, filepath.Join(imageDataDir(b, "images"), bc.file))
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				img, _, err := DecodeImage(data, 0)
+				if err != nil {
+					b.Fatalf("decoding: %v", err)
+				}
+				if tensor := prep.Tensor(img); len(tensor) != 3*224*224 {
+					b.Fatalf("tensor has %d values", len(tensor))
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,73 @@
+package inference
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"path/filepath"
+	"testing"
+)
+
+// fuzzMaxPixels keeps fuzzed images small so each run stays fast.
+const fuzzMaxPixels = 1 << 20
+
+// FuzzDecodeImage feeds DecodeImage arbitrary bytes: it must return an image
+// whose size matches Inspect's, or an *InputError with a message; never
+// panic.
+func FuzzDecodeImage(f *testing.F) {
+	for _, seed := range fuzzSeeds(f) {
+		f.Add(seed)
+		f.Add(seed[:len(seed)/2])
+		f.Add(seed[:min(len(seed), 40)])
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, info, err := DecodeImage(data, fuzzMaxPixels)
+		if err != nil {
+			var inputErr *InputError
+			if !errors.As(err, &inputErr) || inputErr.Message == "" || inputErr.Code == "" {
+				t.Fatalf("error %v (%T), want an *InputError with a code and message", err, err)
+			}
+			return
+		}
+		b := img.Bounds()
+		if b.Dx() != info.Width || b.Dy() != info.Height {
+			t.Fatalf("image %v, info %dx%d", b, info.Width, info.Height)
+		}
+		inspected, err := Inspect(data, fuzzMaxPixels)
+		if err != nil || inspected != info {
+			t.Fatalf("Inspect gives %+v, %v; DecodeImage gave %+v", inspected, err, info)
+		}
+	})
+}
+
+// fuzzSeeds makes small images in every supported format, with and without
+// EXIF, and takes the WebP samples from the shared test data.
+func fuzzSeeds(f *testing.F) [][]byte {
+	small := image.NewNRGBA(image.Rect(0, 0, 19, 13))
+	for i := range small.Pix {
+		small.Pix[i] = byte(i * 7)
+	}
+	var jpg, pngData, gifData bytes.Buffer
+	if err := jpeg.Encode(&jpg, small, nil); err != nil {
+		f.Fatalf("encoding JPEG: %v", err)
+	}
+	if err := png.Encode(&pngData, small); err != nil {
+		f.Fatalf("encoding PNG: %v", err)
+	}
+	pal := image.NewPaletted(small.Rect, color.Palette{color.White, color.Black})
+	if err := gif.Encode(&gifData, pal, nil); err != nil {
+		f.Fatalf("encoding GIF: %v", err)
+	}
+	seeds := [][]byte{jpg.Bytes(), pngData.Bytes(), gifData.Bytes(),
+		spliceEXIF(jpg.Bytes(), exifWithOrientation(binary.BigEndian, 6))}
+	for _, name := range []string{"webp_lossy_with_alpha_vp8x.webp",
+		"png_palette_with_trns_64x64.png", "jpeg_grayscale_1component_300x200.jpg"} {
+		seeds = append(seeds, readImageFile(f, filepath.Join(imageDataDir(f, "awkward"), name)))
+	}
+	return seeds
+}

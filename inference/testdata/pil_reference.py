@@ -1,0 +1,27 @@
+"""Write the RGB bytes a PIL training pipeline makes of an image to stdout.
+
+Usage: pil_reference.py IMAGE WIDTH HEIGHT
+
+The image is opened, turned upright by its EXIF orientation, converted to
+RGB and resized with PIL's bilinear filter to WIDTH x HEIGHT. A WIDTH of 0
+skips the resize, to compare full-size decoding. The output is raw 8-bit
+RGB, row by row, with no header. DermQ's parity test compares its own
+decoding and resizing with these bytes.
+"""
+
+import sys
+
+from PIL import Image, ImageOps
+
+
+def main():
+    path, width, height = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im).convert("RGB")
+        if width > 0:
+            im = im.resize((width, height), Image.BILINEAR)
+        sys.stdout.buffer.write(im.tobytes())
+
+
+if __name__ == "__main__":
+    main()
