@@ -82,7 +82,7 @@ type deliveryStore struct {
 	retention time.Duration
 }
 
-func (s deliveryStore) key(id string) string        { return s.prefix + "webhook:" + id }
+func (s deliveryStore) key(id string) string         { return s.prefix + "webhook:" + id }
 func (s deliveryStore) attemptsKey(id string) string { return s.key(id) + ":attempts" }
 func (s deliveryStore) indexKey(pred string) string  { return s.prefix + "webhooks:" + pred }
 func (s deliveryStore) tailKey(pred string) string   { return s.indexKey(pred) + ":tail" }
