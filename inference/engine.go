@@ -1,0 +1,199 @@
+package inference
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Engine runs one model: it reads the model and its manifest when built,
+// creates the ONNX Runtime session on the first Predict, reuses it, and
+// drops it on Unload or Close. It is safe for concurrent use; predictions
+// run one at a time.
+type Engine struct {
+	opts     Options
+	library  string
+	manifest Manifest
+	info     *graphInfo
+	plan     camPlan
+
+	mu     sync.Mutex
+	sess   *session
+	closed bool
+}
+
+// errClosed is returned by an Engine used after Close.
+var errClosed = errors.New("the inference engine is closed")
+
+// NewEngine reads the model at opts.ModelPath and its manifest, detects what
+// the graph tells, and prepares Grad-CAM. It creates no session: the first
+// Predict does.
+func NewEngine(opts Options) (*Engine, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	library, err := FindLibrary(opts.LibraryPath)
+	if err != nil {
+		return nil, err
+	}
+
+	e := &Engine{opts: opts, library: library}
+	if err := e.readModel(); err != nil {
+		return nil, fmt.Errorf("reading model %s: %w", opts.ModelPath, err)
+	}
+
+	opts.Logger.Info("model ready", "model", e.manifest.Name, "version", e.manifest.Version,
+		"input", e.manifest.Input.Name, "layout", e.manifest.Input.Layout,
+		"size", e.manifest.Input.Size, "output", e.manifest.Output.Name,
+		"gradcam_target", e.camTarget(), "gradcam_problem", e.plan.problem)
+	return e, nil
+}
+
+// readModel parses the graph and manifest and plans Grad-CAM. The model's
+// bytes are not kept: the session reads the file again when it loads.
+func (e *Engine) readModel() error {
+	raw, err := os.ReadFile(e.opts.ModelPath)
+	if err != nil {
+		return err
+	}
+	model, err := parseONNX(raw)
+	if err != nil {
+		return err
+	}
+	manifest, err := readManifest(manifestPath(e.opts.ModelPath))
+	if err != nil {
+		return err
+	}
+
+	info, err := inspectGraph(model, manifest.Output.Name)
+	if err != nil {
+		return err
+	}
+	if err := manifest.complete(info, filepath.Base(e.opts.ModelPath)); err != nil {
+		return err
+	}
+	plan, err := planGradCAM(model, info, manifest.GradCAM.Target)
+	if err != nil {
+		return err
+	}
+
+	e.manifest, e.info, e.plan = *manifest, info, plan
+	return nil
+}
+
+// manifestPath is NAME.json beside NAME.onnx.
+func manifestPath(modelPath string) string {
+	return strings.TrimSuffix(modelPath, filepath.Ext(modelPath)) + ".json"
+}
+
+// camTarget names the Grad-CAM target tensor, or "".
+func (e *Engine) camTarget() string {
+	if e.plan.head == nil {
+		return ""
+	}
+	return e.plan.head.pool.input
+}
+
+// Manifest returns the model's manifest with every default filled in.
+func (e *Engine) Manifest() Manifest {
+	return e.manifest
+}
+
+// Loaded reports whether the session is in memory.
+func (e *Engine) Loaded() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sess != nil
+}
+
+// Unload drops the session and the memory it holds; the next Predict loads
+// it again.
+func (e *Engine) Unload() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.unloadLocked()
+}
+
+// Close drops the session; the Engine cannot be used afterwards.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	return e.unloadLocked()
+}
+
+// unloadLocked drops the session; e.mu must be held.
+func (e *Engine) unloadLocked() error {
+	if e.sess == nil {
+		return nil
+	}
+	err := e.sess.close()
+	e.sess = nil
+	e.opts.Logger.Info("model unloaded", "model", e.manifest.Name)
+	return err
+}
+
+// sessionLocked returns the session, creating it on first use; e.mu must be
+// held.
+func (e *Engine) sessionLocked() (*session, error) {
+	if e.closed {
+		return nil, errClosed
+	}
+	if e.sess != nil {
+		return e.sess, nil
+	}
+
+	start := time.Now()
+	if err := ortProcess.load(e.library); err != nil {
+		return nil, err
+	}
+	s, err := e.newSession()
+	if err != nil {
+		return nil, fmt.Errorf("loading model %s: %w", e.opts.ModelPath, err)
+	}
+	e.sess = s
+	e.opts.Logger.Info("model loaded", "model", e.manifest.Name,
+		"duration_ms", time.Since(start).Milliseconds())
+	return s, nil
+}
+
+// newSession reads the model file, exposes the Grad-CAM target as an extra
+// output and creates the session.
+func (e *Engine) newSession() (*session, error) {
+	raw, err := os.ReadFile(e.opts.ModelPath)
+	if err != nil {
+		return nil, err
+	}
+	outputs := []string{e.manifest.Output.Name}
+	if target := e.camTarget(); target != "" && target != outputs[0] {
+		outputs = append(outputs, target)
+	}
+	edited, err := exposeOutputs(raw, e.info.outputNames, outputs)
+	if err != nil {
+		return nil, fmt.Errorf("exposing the Grad-CAM target: %w", err)
+	}
+
+	return newSession(sessionConfig{
+		model:   edited,
+		input:   e.manifest.Input.Name,
+		outputs: outputs,
+		threads: e.opts.IntraOpThreads,
+		arena:   *e.opts.CPUArena,
+		spin:    e.opts.AllowSpinning,
+	})
+}
+
+// inputShape is the shape of one image tensor: a batch of one.
+func (e *Engine) inputShape() []int64 {
+	in := e.manifest.Input
+	w, h, c := int64(in.Size[0]), int64(in.Size[1]), int64(3)
+	if in.Layout == LayoutNHWC {
+		return []int64{1, h, w, c}
+	}
+	return []int64{1, c, h, w}
+}

@@ -1,0 +1,105 @@
+package inference
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// The ONNX Runtime build DermQ is tested with, and where it comes from.
+const (
+	// RuntimeVersion is the ONNX Runtime version DermQ pins.
+	RuntimeVersion = "1.30.0"
+	// LibraryEnv names the environment variable that points at the library.
+	LibraryEnv = "DERMQ_ORT_LIBRARY"
+	// libraryName is the file name of the shared library on Linux.
+	libraryName = "libonnxruntime.so.1"
+)
+
+// ErrLibraryNotFound means no ONNX Runtime shared library was found.
+var ErrLibraryNotFound = errors.New("ONNX Runtime library not found: run `dermq fetch-runtime` " +
+	"(it needs npm) to download and cache version " + RuntimeVersion + ", or set " +
+	LibraryEnv + " to the path of " + libraryName)
+
+// systemLibraryDirs are searched, in order, after the environment variable
+// and the cache.
+var systemLibraryDirs = []string{
+	"/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
+	"/usr/lib64",
+}
+
+// FindLibrary returns the ONNX Runtime shared library to load: explicit when
+// it is set, else $DERMQ_ORT_LIBRARY, else the DermQ cache
+// (CachedLibraryPath), else the system library directories and the linker
+// cache. It returns an error wrapping ErrLibraryNotFound that says how to get
+// the library when none exists.
+func FindLibrary(explicit string) (string, error) {
+	if explicit != "" {
+		return existingLibrary(explicit, "Options.LibraryPath")
+	}
+	if env := os.Getenv(LibraryEnv); env != "" {
+		return existingLibrary(env, LibraryEnv)
+	}
+
+	candidates := []string{}
+	if cached, err := CachedLibraryPath(); err == nil {
+		candidates = append(candidates, cached)
+	}
+	for _, dir := range systemLibraryDirs {
+		candidates = append(candidates, filepath.Join(dir, libraryName),
+			filepath.Join(dir, "libonnxruntime.so"))
+	}
+	candidates = append(candidates, linkerCachePaths()...)
+
+	for _, path := range candidates {
+		if isFile(path) {
+			return path, nil
+		}
+	}
+	return "", ErrLibraryNotFound
+}
+
+// CachedLibraryPath is where EnsureLibrary installs the library:
+// $XDG_CACHE_HOME/dermq/onnxruntime/VERSION/libonnxruntime.so.1, with
+// ~/.cache for XDG_CACHE_HOME when it is unset.
+func CachedLibraryPath() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("locating the cache directory: %w", err)
+	}
+	return filepath.Join(dir, "dermq", "onnxruntime", RuntimeVersion, libraryName), nil
+}
+
+// existingLibrary checks that a configured library path exists.
+func existingLibrary(path, source string) (string, error) {
+	if !isFile(path) {
+		return "", fmt.Errorf("%s names %s, which is not a file: %w", source, path,
+			ErrLibraryNotFound)
+	}
+	return path, nil
+}
+
+// isFile reports whether path exists and is a regular file (or a link to one).
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// linkerCachePaths lists the ONNX Runtime libraries `ldconfig -p` knows.
+func linkerCachePaths() []string {
+	out, err := exec.Command("ldconfig", "-p").Output()
+	if err != nil {
+		return nil
+	}
+	var paths []string
+	for _, line := range strings.Split(string(out), "\n") {
+		name, path, ok := strings.Cut(strings.TrimSpace(line), " => ")
+		if ok && strings.HasPrefix(name, "libonnxruntime.so") {
+			paths = append(paths, path)
+		}
+	}
+	return paths
+}
