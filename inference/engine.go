@@ -20,6 +20,8 @@ type Engine struct {
 	manifest Manifest
 	info     *graphInfo
 	plan     camPlan
+	// preprocess makes input tensors as the manifest says.
+	preprocess Preprocess
 
 	mu     sync.Mutex
 	sess   *session
@@ -83,6 +85,7 @@ func (e *Engine) readModel() error {
 	}
 
 	e.manifest, e.info, e.plan = *manifest, info, plan
+	e.preprocess = manifest.Input.preprocess()
 	return nil
 }
 

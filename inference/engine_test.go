@@ -3,45 +3,20 @@ package inference
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 )
 
-// sharedData returns a file of the team's shared test data, found at
-// ../shared/data beside the repository root.
-func sharedData(t *testing.T, rel string) string {
+// readPhoto reads one of the shared test photos.
+func readPhoto(t *testing.T, name string) []byte {
 	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	return filepath.Join(dir, "..", "shared", "data", rel)
-}
-
-func readShared(t *testing.T, rel string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(sharedData(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return readImageFile(t, filepath.Join(imageDataDir(t, "images"), name))
 }
 
 func TestEngineLoadsLazilyAndReloadsAfterUnload(t *testing.T) {
 	t.Parallel()
 	e := newFixtureEngine(t, "nchw_pool_dropout_linear")
-	photo := readShared(t, "images/dermoscopy_isic_0000000_thumbnail_256x192.jpg")
+	photo := readPhoto(t, "dermoscopy_isic_0000000_thumbnail_256x192.jpg")
 	ctx := context.Background()
 
 	if e.Loaded() {
@@ -73,7 +48,7 @@ func TestEngineLoadsLazilyAndReloadsAfterUnload(t *testing.T) {
 func TestPredictFillsTheResult(t *testing.T) {
 	t.Parallel()
 	e := newFixtureEngine(t, "nhwc_reducemean_softmax")
-	photo := readShared(t, "images/dermoscopy_isic_0000000_thumbnail_256x192.jpg")
+	photo := readPhoto(t, "dermoscopy_isic_0000000_thumbnail_256x192.jpg")
 
 	res, err := e.Predict(context.Background(), photo, Request{Class: "class_2"})
 	if err != nil {
@@ -94,15 +69,39 @@ func TestPredictFillsTheResult(t *testing.T) {
 	if len(res.CAM) != 8 || len(res.CAM[0]) != 8 || res.GradCAMError != "" {
 		t.Fatalf("CAM %dx? with error %q, want 8x8", len(res.CAM), res.GradCAMError)
 	}
-	if len(res.Display) == 0 {
-		t.Fatal("no display image")
+	if len(res.Display) == 0 || len(res.Heatmap) == 0 {
+		t.Fatalf("display %d bytes, heatmap %d bytes: want both", len(res.Display),
+			len(res.Heatmap))
+	}
+}
+
+func TestDemoModelExplainsARealPhoto(t *testing.T) {
+	t.Parallel()
+	e, err := NewEngine(Options{ModelPath: filepath.Join("..", "models", "demo.onnx"),
+		LibraryPath: testLibrary})
+	if err != nil {
+		t.Fatalf("NewEngine: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	photo := readPhoto(t, "dermoscopy_isic_0000001_1022x767.jpg")
+
+	res, err := e.Predict(context.Background(), photo, Request{Class: "mel"})
+	if err != nil {
+		t.Fatalf("Predict: %v", err)
+	}
+	if res.GradCAMError != "" || len(res.CAM) == 0 || len(res.Heatmap) == 0 {
+		t.Fatalf("gradcam_error %q, CAM %d rows, heatmap %d bytes", res.GradCAMError,
+			len(res.CAM), len(res.Heatmap))
+	}
+	if res.Class.Label != "mel" || res.Width != 1022 || res.Height != 767 {
+		t.Fatalf("class %+v, size %dx%d", res.Class, res.Width, res.Height)
 	}
 }
 
 func TestPredictRequestedClass(t *testing.T) {
 	t.Parallel()
 	e := newFixtureEngine(t, "nchw_pool_silu_gelu")
-	photo := readShared(t, "images/dermoscopy_isic_0000000_thumbnail_256x192.jpg")
+	photo := readPhoto(t, "dermoscopy_isic_0000000_thumbnail_256x192.jpg")
 	ctx := context.Background()
 
 	t.Run("an index picks the class", func(t *testing.T) {
@@ -125,7 +124,7 @@ func TestPredictRequestedClass(t *testing.T) {
 func TestPredictHonoursContextAndClose(t *testing.T) {
 	t.Parallel()
 	e := newFixtureEngine(t, "nchw_pool_dropout_linear")
-	photo := readShared(t, "images/dermoscopy_isic_0000000_thumbnail_256x192.jpg")
+	photo := readPhoto(t, "dermoscopy_isic_0000000_thumbnail_256x192.jpg")
 
 	t.Run("a cancelled context stops the prediction", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -94,7 +94,7 @@ func TestGradCAMEqualsAutograd(t *testing.T) {
 				if res.Class.Index != c.Class {
 					t.Fatalf("explained class %d, want %d", res.Class.Index, c.Class)
 				}
-				checkCAM(t, res, ref.GradCAM, c.CAM)
+				checkFixtureCAM(t, res, ref.GradCAM, c.CAM)
 			}
 		})
 	}
@@ -113,7 +113,7 @@ func checkProbabilities(t *testing.T, res *Result, want []float64) {
 	}
 }
 
-func checkCAM(t *testing.T, res *Result, available bool, raw [][]float64) {
+func checkFixtureCAM(t *testing.T, res *Result, available bool, raw [][]float64) {
 	t.Helper()
 	if !available {
 		if res.GradCAMError == "" || res.CAM != nil {

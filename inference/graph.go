@@ -7,12 +7,6 @@ import (
 	"strings"
 )
 
-// Layouts of an image input tensor.
-const (
-	LayoutNCHW = "NCHW"
-	LayoutNHWC = "NHWC"
-)
-
 // graphInfo is what DermQ can tell about a model from its graph alone.
 type graphInfo struct {
 	// input is the image input; initializers listed as inputs are skipped.

@@ -77,9 +77,6 @@ const (
 	OutputProbabilities = "probabilities"
 )
 
-// resizeFilters are the Resize values the image code implements.
-var resizeFilters = []string{"bilinear", "bicubic", "nearest", "lanczos"}
-
 // readManifest reads and strictly decodes NAME.json: unknown fields are
 // errors, so a misspelt field is not silently ignored.
 func readManifest(path string) (*Manifest, error) {
@@ -155,7 +152,7 @@ func (m *Manifest) fillInput(info *graphInfo) error {
 	}
 
 	if in.Color == "" {
-		in.Color = "RGB"
+		in.Color = ColorRGB
 	}
 	if in.Scale == 0 {
 		in.Scale = 255
@@ -167,7 +164,7 @@ func (m *Manifest) fillInput(info *graphInfo) error {
 		in.Std = []float64{1}
 	}
 	if in.Resize == "" {
-		in.Resize = "bilinear"
+		in.Resize = ResizeBilinear
 	}
 	return nil
 }
@@ -235,13 +232,14 @@ func (in *InputManifest) validate(info *graphInfo) error {
 			in.Layout, info.input.shape, info.layout)
 	case len(in.Size) != 2 || in.Size[0] <= 0 || in.Size[1] <= 0:
 		return manifestError("input.size", "%v: want [width, height], both positive", in.Size)
-	case in.Color != "RGB" && in.Color != "BGR":
+	case in.Color != ColorRGB && in.Color != ColorBGR:
 		return manifestError("input.color", "%q: want \"RGB\" or \"BGR\"", in.Color)
 	case in.Scale <= 0:
 		return manifestError("input.scale", "%v: want a positive number", in.Scale)
-	case !slices.Contains(resizeFilters, in.Resize):
-		return manifestError("input.resize", "%q: want one of %s",
-			in.Resize, strings.Join(resizeFilters, ", "))
+	}
+	if _, ok := resizeFilters[in.Resize]; !ok {
+		return manifestError("input.resize", "%q: want bilinear, bicubic, nearest or lanczos",
+			in.Resize)
 	}
 	return in.validateAgainstGraph(info)
 }

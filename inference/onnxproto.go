@@ -94,8 +94,8 @@ type wireField struct {
 	raw []byte
 }
 
-// errTruncated reports protobuf data that ends in the middle of a field.
-var errTruncated = errors.New("truncated or malformed protobuf data")
+// errProtoTruncated reports protobuf data that ends in the middle of a field.
+var errProtoTruncated = errors.New("truncated or malformed protobuf data")
 
 // parseONNX decodes the outline of an ONNX model file.
 func parseONNX(data []byte) (*onnxModel, error) {
@@ -315,12 +315,12 @@ func eachField(data []byte, fn func(wireField) error) error {
 		tagLen := 0
 		f.num, f.typ, tagLen = protowire.ConsumeTag(data)
 		if tagLen < 0 {
-			return errTruncated
+			return errProtoTruncated
 		}
 
 		n := consumeValue(&f, data[tagLen:])
 		if n < 0 {
-			return errTruncated
+			return errProtoTruncated
 		}
 		f.raw = data[:tagLen+n]
 		data = data[tagLen+n:]
@@ -362,7 +362,7 @@ func appendInts(dst *[]int64, f wireField) error {
 	for v := f.data; len(v) > 0; {
 		x, n := protowire.ConsumeVarint(v)
 		if n < 0 {
-			return errTruncated
+			return errProtoTruncated
 		}
 		*dst = append(*dst, int64(x))
 		v = v[n:]
@@ -377,7 +377,7 @@ func appendFloats(dst *[]float32, f wireField) error {
 		return nil
 	}
 	if len(f.data)%4 != 0 {
-		return errTruncated
+		return errProtoTruncated
 	}
 	for i := 0; i < len(f.data); i += 4 {
 		bits := binary.LittleEndian.Uint32(f.data[i:])
@@ -393,7 +393,7 @@ func appendDoubles(dst *[]float64, f wireField) error {
 		return nil
 	}
 	if len(f.data)%8 != 0 {
-		return errTruncated
+		return errProtoTruncated
 	}
 	for i := 0; i < len(f.data); i += 8 {
 		bits := binary.LittleEndian.Uint64(f.data[i:])

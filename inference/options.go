@@ -38,9 +38,8 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Option defaults.
+// Option defaults; DefaultMaxPixels is the image decoder's.
 const (
-	DefaultMaxPixels   = 50_000_000
 	DefaultDisplaySize = 1024
 	DefaultTopK        = 5
 )

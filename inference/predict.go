@@ -3,6 +3,7 @@ package inference
 import (
 	"context"
 	"fmt"
+	"image"
 	"time"
 )
 
@@ -17,10 +18,11 @@ func (e *Engine) Predict(ctx context.Context, data []byte, req Request) (*Result
 	}
 
 	start := time.Now()
-	img, tensor, err := e.prepareImage(data)
+	img, _, err := DecodeImage(data, e.opts.MaxPixels)
 	if err != nil {
 		return nil, err
 	}
+	tensor := e.preprocess.Tensor(img)
 	decodeMS := sinceMS(start)
 
 	res, err := e.predictTensor(ctx, tensor, class)
@@ -36,6 +38,25 @@ func (e *Engine) Predict(ctx context.Context, data []byte, req Request) (*Result
 	}
 	res.Timings.RenderMS = sinceMS(start)
 	return res, nil
+}
+
+// render fills the display photo and, when Grad-CAM succeeded, the heatmap.
+func (e *Engine) render(img image.Image, res *Result) error {
+	display, err := DisplayJPEG(img, e.opts.DisplaySize)
+	if err != nil {
+		return err
+	}
+	res.Display = display
+	if res.CAM == nil {
+		return nil
+	}
+
+	heatmap, err := RenderHeatmap(img, res.CAM, e.opts.DisplaySize)
+	if err != nil {
+		return err
+	}
+	res.Heatmap = heatmap
+	return nil
 }
 
 // predictTensor runs the model on one preprocessed input tensor and
