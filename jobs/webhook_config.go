@@ -20,13 +20,24 @@ var DefaultWebhookRetrySchedule = []time.Duration{
 // WebhookQueue is the asynq queue webhook deliveries travel on.
 const WebhookQueue = "webhooks"
 
-// WebhookConfig configures webhook deliveries, for both the side that
-// records and queues them and the server that sends them.
+// Limits every delivery task carries, whatever the server's settings: asynq
+// never gives up on a delivery before the server's own schedule does, and
+// never cuts an attempt shorter than the server's timeout.
+const (
+	maxWebhookRetries  = 50
+	webhookTaskTimeout = 5 * time.Minute
+)
+
+// WebhookConfig configures webhook deliveries. The side that records and
+// queues them (the predict handler, the web process) reads Redis, Queue,
+// KeyPrefix, Retention and Logger; Signer and Allow also check URLs at
+// submission; the server that sends them reads everything.
 type WebhookConfig struct {
 	// Redis holds delivery records and the asynq queue. Required.
 	Redis redis.UniversalClient
-	// Signer signs every delivery. Nil disables webhooks: Emit and Replay
-	// return ErrNoWebhookSecret and no server can start. Defaults to nil.
+	// Signer signs every delivery. Nil disables webhooks: Validate and
+	// Replay return ErrNoWebhookSecret and no server can start. Defaults to
+	// nil.
 	Signer *WebhookSigner
 	// Allow lists the hosts, addresses and CIDR prefixes a webhook may reach
 	// although the request forgery guard would refuse them
@@ -65,7 +76,15 @@ func (c WebhookConfig) withDefaults() (WebhookConfig, error) {
 	if c.RetrySchedule == nil {
 		c.RetrySchedule = DefaultWebhookRetrySchedule
 	}
+	if len(c.RetrySchedule) > maxWebhookRetries {
+		return c, fmt.Errorf("webhook config: RetrySchedule has %d entries, at most %d",
+			len(c.RetrySchedule), maxWebhookRetries)
+	}
 	c.Timeout = orDuration(c.Timeout, 10*time.Second)
+	if c.Timeout > webhookTaskTimeout/2 {
+		return c, fmt.Errorf("webhook config: Timeout %s is longer than %s",
+			c.Timeout, webhookTaskTimeout/2)
+	}
 	c.Retention = orDuration(c.Retention, 72*time.Hour)
 	c.PollInterval = orDuration(c.PollInterval, time.Second)
 	if c.Queue == "" {

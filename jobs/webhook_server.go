@@ -113,7 +113,7 @@ func (s *WebhookServer) deliver(ctx context.Context, task *asynq.Task) error {
 func (s *WebhookServer) conclude(ctx context.Context, d *WebhookDelivery, attempt WebhookAttempt,
 	outcome attemptOutcome) error {
 	retried, _ := asynq.GetRetryCount(ctx)
-	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	maxRetry := len(s.webhooks.cfg.RetrySchedule)
 
 	switch {
 	case outcome == outcomeSucceeded:

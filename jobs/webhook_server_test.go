@@ -299,6 +299,8 @@ func TestWebhookRedirectToLocalhostIsNotFollowed(t *testing.T) {
 }
 
 func TestWebhooksWithoutSecretRefuse(t *testing.T) {
+	// Emitting needs no secret: the worker records and queues, and only the
+	// webhook server signs.
 	t.Parallel()
 
 	b := newWebhookBundle(t, webhookRedis(t))
@@ -310,11 +312,6 @@ func TestWebhooksWithoutSecretRefuse(t *testing.T) {
 
 	if err := webhooks.Validate("https://hooks.example.com/x"); !errors.Is(err, ErrNoWebhookSecret) {
 		t.Fatalf("Validate = %v, want ErrNoWebhookSecret", err)
-	}
-	target := WebhookTarget{URL: "https://hooks.example.com/x"}
-	err = webhooks.Emit(context.Background(), "p", target, WebhookEventCompleted, []byte("{}"))
-	if !errors.Is(err, ErrNoWebhookSecret) {
-		t.Fatalf("Emit = %v, want ErrNoWebhookSecret", err)
 	}
 	if _, err := NewWebhookServer(b.cfg); !errors.Is(err, ErrNoWebhookSecret) {
 		t.Fatalf("NewWebhookServer = %v, want ErrNoWebhookSecret", err)

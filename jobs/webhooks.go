@@ -15,7 +15,7 @@ const TypeWebhookDelivery = "webhook:deliver"
 
 // Webhooks records webhook deliveries and queues them for the webhook
 // server. The predict handler and the web process use it; neither ever
-// sends a webhook itself.
+// sends a webhook itself, so neither needs the signing secret to emit.
 type Webhooks struct {
 	cfg    WebhookConfig
 	store  deliveryStore
@@ -60,9 +60,6 @@ func (w *Webhooks) Emit(ctx context.Context, predictionID string, target Webhook
 	if !target.Wants(event) {
 		return nil
 	}
-	if !w.Enabled() {
-		return ErrNoWebhookSecret
-	}
 
 	now := time.Now().UTC()
 	d := &WebhookDelivery{
@@ -102,8 +99,8 @@ func (w *Webhooks) enqueue(ctx context.Context, deliveryID, taskID string) error
 	_, err := w.client.EnqueueContext(ctx, task,
 		asynq.Queue(w.cfg.Queue),
 		asynq.TaskID(taskID),
-		asynq.MaxRetry(len(w.cfg.RetrySchedule)),
-		asynq.Timeout(2*w.cfg.Timeout+30*time.Second),
+		asynq.MaxRetry(maxWebhookRetries),
+		asynq.Timeout(webhookTaskTimeout),
 	)
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return fmt.Errorf("queueing webhook delivery %s: %w", deliveryID, err)
