@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -45,6 +46,10 @@ type GuardConfig struct {
 	// Interval is how often resident memory is read while a job runs.
 	// Defaults to 1 second.
 	Interval time.Duration
+	// Reports receives a line when each job starts and ends, for a
+	// supervisor to release the jobs of a worker that died. Defaults to
+	// nil: no reports.
+	Reports io.Writer
 	// Logger receives one line per decision. Defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -192,14 +197,28 @@ var self = sync.OnceValues(func() (*process.Process, error) {
 // wraps ErrHardLimit, so the job is retried by a fresh worker.
 func (g *Guard) Middleware(h asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		queue, _ := asynq.GetQueueName(ctx)
 		g.jobStarted()
+		g.report("start", queue, taskID(t))
 
 		err := g.watch(ctx, t, h)
 		TrimHeap()
 
+		g.report("end", queue, taskID(t))
 		g.jobFinished(t, err)
 		return err
 	})
+}
+
+// report writes one job event to cfg.Reports, if set.
+func (g *Guard) report(event, queue, id string) {
+	if g.cfg.Reports == nil {
+		return
+	}
+
+	if _, err := fmt.Fprintf(g.cfg.Reports, "%s %s %s\n", event, queue, id); err != nil {
+		g.cfg.Logger.Warn("reporting a job to the supervisor", "task_id", id, "error", err)
+	}
 }
 
 // watch runs h and cancels its context when memory passes HardRSS.

@@ -59,6 +59,10 @@ type SupervisorConfig struct {
 	// for a graceful drain, the second kills it. Defaults to SIGINT and
 	// SIGTERM sent to this process.
 	Signals <-chan os.Signal
+	// Orphaned is called for each job a worker held when it died, before
+	// the next worker starts (ReleaseLease suits it). Defaults to nil: such
+	// jobs wait for asynq's lease to run out.
+	Orphaned func(ctx context.Context, job JobRef) error
 	// Logger receives one line per start, exit and restart. Defaults to
 	// slog.Default().
 	Logger *slog.Logger
@@ -133,6 +137,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		s.release(ctx, exit)
 		if exit.stopped {
 			return exit.stopErr()
 		}
@@ -156,6 +161,25 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		case <-stops:
 			return nil
 		}
+	}
+}
+
+// release hands the jobs a dead worker held to cfg.Orphaned.
+func (s *Supervisor) release(ctx context.Context, exit childExit) {
+	if s.cfg.Orphaned == nil {
+		return
+	}
+
+	ctx = context.WithoutCancel(ctx)
+	for _, job := range exit.held {
+		err := s.cfg.Orphaned(ctx, job)
+		if err != nil {
+			s.cfg.Logger.Error("releasing a dead worker's job", "task_id", job.ID,
+				"queue", job.Queue, "error", err)
+			continue
+		}
+		s.cfg.Logger.Info("released a dead worker's job", "task_id", job.ID,
+			"queue", job.Queue, "pid", exit.pid)
 	}
 }
 
@@ -202,6 +226,7 @@ func (s *Supervisor) stops(ctx context.Context) <-chan os.Signal {
 // childExit describes how one worker process ended.
 type childExit struct {
 	pid     int
+	held    []JobRef
 	code    int
 	status  string
 	tail    string
@@ -220,19 +245,29 @@ func (e childExit) stopErr() error {
 // runOnce starts one worker and waits for it to end, passing stop requests
 // on: the first as a graceful stop, the second (or StopTimeout) as SIGKILL.
 func (s *Supervisor) runOnce(stops <-chan os.Signal) (childExit, error) {
+	reports, reportsW, err := os.Pipe()
+	if err != nil {
+		return childExit{}, fmt.Errorf("opening the job report pipe: %w", err)
+	}
+	defer reports.Close()
+
 	tail := newTailBuffer(s.cfg.TailBytes)
 	cmd := exec.Command(s.cfg.Path, s.cfg.Args...)
-	cmd.Env = s.cfg.Env
+	cmd.Env = append(s.cfg.Env[:len(s.cfg.Env):len(s.cfg.Env)], JobReportFDEnv+"=3")
+	cmd.ExtraFiles = []*os.File{reportsW}
 	cmd.Stdout = s.cfg.Stdout
 	cmd.Stderr = io.MultiWriter(s.cfg.Stderr, tail)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = time.Second
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	reportsW.Close()
+	if err != nil {
 		return childExit{}, fmt.Errorf("starting worker %s: %w", s.cfg.Path, err)
 	}
 	s.cfg.Logger.Info("worker started", "pid", cmd.Process.Pid)
+	jobs := readJobReports(reports)
 
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
@@ -240,6 +275,7 @@ func (s *Supervisor) runOnce(stops <-chan os.Signal) (childExit, error) {
 	stopped := s.await(cmd.Process, stops, waited)
 	return childExit{
 		pid:     cmd.Process.Pid,
+		held:    jobs.held(),
 		code:    cmd.ProcessState.ExitCode(),
 		status:  describeExit(cmd.ProcessState),
 		tail:    tail.String(),

@@ -49,6 +49,13 @@ func actAsChild(modes []string) int {
 	case "crash":
 		fmt.Fprintln(os.Stderr, "out of luck: the model file is gone")
 		return 3
+	case "hold":
+		reports := JobReports()
+		fmt.Fprintln(reports, "start predict done-job")
+		fmt.Fprintln(reports, "end predict done-job")
+		fmt.Fprintln(reports, "start predict held-job")
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
 	case "sigkill":
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
@@ -105,11 +112,12 @@ func (b *syncBuffer) String() string {
 
 // supervised is one supervisor running the test binary as its worker.
 type supervised struct {
-	lines   chan string
-	signals chan os.Signal
-	log     *syncBuffer
-	cancel  context.CancelFunc
-	done    chan error
+	lines    chan string
+	orphaned chan JobRef
+	signals  chan os.Signal
+	log      *syncBuffer
+	cancel   context.CancelFunc
+	done     chan error
 }
 
 func startSupervised(t *testing.T, modes string, env ...string) *supervised {
@@ -126,10 +134,11 @@ func startSupervised(t *testing.T, modes string, env ...string) *supervised {
 	}
 
 	s := &supervised{
-		lines:   make(chan string, 64),
-		signals: make(chan os.Signal, 2),
-		log:     &syncBuffer{},
-		done:    make(chan error, 1),
+		lines:    make(chan string, 64),
+		orphaned: make(chan JobRef, 4),
+		signals:  make(chan os.Signal, 2),
+		log:      &syncBuffer{},
+		done:     make(chan error, 1),
 	}
 	sup, err := NewSupervisor(SupervisorConfig{
 		Path:       self,
@@ -138,7 +147,11 @@ func startSupervised(t *testing.T, modes string, env ...string) *supervised {
 		Stdout:     &lineWriter{lines: s.lines},
 		Stderr:     io.Discard,
 		Signals:    s.signals,
-		Logger:     slog.New(slog.NewTextHandler(s.log, nil)),
+		Orphaned: func(_ context.Context, job JobRef) error {
+			s.orphaned <- job
+			return nil
+		},
+		Logger: slog.New(slog.NewTextHandler(s.log, nil)),
 	})
 	if err != nil {
 		t.Fatalf("NewSupervisor: %v", err)
@@ -219,6 +232,26 @@ func TestSupervisorReportsAWorkerKilledByASignal(t *testing.T) {
 	}
 	if log := s.log.String(); !strings.Contains(log, `status="killed by signal killed"`) {
 		t.Fatalf("log does not name the signal:\n%s", log)
+	}
+}
+
+func TestSupervisorReleasesTheJobADeadWorkerHeld(t *testing.T) {
+	t.Parallel()
+
+	s := startSupervised(t, "hold,drain")
+	s.expect(t, "start 1 drain")
+	s.cancel()
+
+	if err := s.wait(t); err != nil {
+		t.Fatalf("Run = %v, want nil after a clean drain", err)
+	}
+	close(s.orphaned)
+	var got []JobRef
+	for job := range s.orphaned {
+		got = append(got, job)
+	}
+	if want := (JobRef{Queue: "predict", ID: "held-job"}); len(got) != 1 || got[0] != want {
+		t.Fatalf("orphaned jobs = %v, want [%v]", got, want)
 	}
 }
 
