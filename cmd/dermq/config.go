@@ -1,0 +1,171 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// envVar is one line of DermQ's environment table.
+type envVar struct {
+	name   string
+	def    string
+	desc   string
+	secret bool
+}
+
+// environment is every setting DermQ reads from the environment. It is the
+// one source for --help, the start-up log line and the flags that override
+// it.
+var environment = []envVar{
+	{name: "REDIS_URL", desc: "Redis to queue through, redis://[:password@]host:port[/db]; " +
+		"'dermq run' embeds one when unset", secret: true},
+	{name: "PORT", def: "8080", desc: "port the web server listens on"},
+	{name: "DERMQ_MODEL", def: "models/demo.onnx",
+		desc: "ONNX model; its manifest NAME.json sits beside it"},
+	{name: "DERMQ_ORT_LIBRARY",
+		desc: "ONNX Runtime shared library; empty means the cached download"},
+	{name: "DERMQ_MAX_UPLOAD_BYTES", def: "10485760", desc: "largest image accepted, in bytes"},
+	{name: "DERMQ_MAX_PIXELS", def: "50000000", desc: "most pixels an image may declare"},
+	{name: "DERMQ_RETENTION", def: "24h",
+		desc: "how long results, heatmaps and uploads are kept"},
+	{name: "DERMQ_CONCURRENCY", def: "1", desc: "predictions one worker runs at once"},
+	{name: "DERMQ_POLL_INTERVAL", def: "20ms", desc: "how often an idle worker asks for work"},
+	{name: "DERMQ_JOB_TIMEOUT", def: "5m", desc: "time limit of one prediction attempt"},
+	{name: "DERMQ_MAX_RETRY", def: "6",
+		desc: "retries after infrastructure errors or a worker that died"},
+	{name: "DERMQ_LOG_FORMAT", def: "text", desc: "log format: text or json"},
+	{name: "DERMQ_LOG_LEVEL", def: "info", desc: "log level: debug, info, warn or error"},
+}
+
+// config holds the settings of one subcommand: the environment, overridden
+// by flags.
+type config struct {
+	values map[string]*string
+	used   []envVar
+}
+
+// newConfig registers a flag for each named variable on fs, defaulting to
+// the environment, and sets fs's usage to list flags and environment.
+func newConfig(fs *flag.FlagSet, summary string, names ...string) *config {
+	c := &config{values: map[string]*string{}}
+	for _, name := range names {
+		v := lookupVar(name)
+		c.used = append(c.used, v)
+		c.values[name] = fs.String(flagName(name), envOr(v), v.desc)
+	}
+
+	fs.Usage = func() { c.usage(fs, summary) }
+	return c
+}
+
+func lookupVar(name string) envVar {
+	for _, v := range environment {
+		if v.name == name {
+			return v
+		}
+	}
+
+	panic("dermq: no environment variable " + name + " in the table")
+}
+
+func envOr(v envVar) string {
+	if s, ok := os.LookupEnv(v.name); ok {
+		return s
+	}
+
+	return v.def
+}
+
+// flagName turns DERMQ_MAX_PIXELS into max-pixels and REDIS_URL into
+// redis-url.
+func flagName(env string) string {
+	name := strings.TrimPrefix(env, "DERMQ_")
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+func (c *config) usage(fs *flag.FlagSet, summary string) {
+	w := fs.Output()
+	fmt.Fprintf(w, "usage: dermq %s [flags]\n\n%s\n\nflags:\n", fs.Name(), summary)
+	fs.PrintDefaults()
+	fmt.Fprintln(w, "\nenvironment (flags override it):")
+	writeEnvTable(w, c.used)
+}
+
+func writeEnvTable(w io.Writer, vars []envVar) {
+	for _, v := range vars {
+		def := v.def
+		if def == "" {
+			def = "(unset)"
+		}
+		fmt.Fprintf(w, "  %-24s %-18s %s\n", v.name, def, v.desc)
+	}
+}
+
+// log writes the effective settings once, secrets redacted.
+func (c *config) log(logger *slog.Logger, msg string) {
+	attrs := make([]any, 0, len(c.used))
+	for _, v := range c.used {
+		value := *c.values[v.name]
+		if v.secret {
+			value = redact(value)
+		}
+		attrs = append(attrs, slog.String(strings.ToLower(v.name), value))
+	}
+
+	logger.Info(msg, attrs...)
+}
+
+// redact hides the password of a URL and anything that is not one.
+func redact(s string) string {
+	if s == "" {
+		return ""
+	}
+
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "(redacted)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "redacted")
+	}
+
+	return u.String()
+}
+
+func (c *config) str(name string) string { return *c.values[name] }
+
+func (c *config) int(name string) (int, error) {
+	n, err := strconv.Atoi(c.str(name))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("reading %s: %q is not a whole number", name, c.str(name))
+	}
+
+	return n, nil
+}
+
+func (c *config) duration(name string) (time.Duration, error) {
+	d, err := time.ParseDuration(c.str(name))
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("reading %s: %q is not a duration like 24h or 20ms",
+			name, c.str(name))
+	}
+
+	return d, nil
+}
+
+// env returns the settings as environment lines for a child process.
+func (c *config) env() []string {
+	out := make([]string, 0, len(c.used))
+	for _, v := range c.used {
+		out = append(out, v.name+"="+c.str(v.name))
+	}
+
+	return out
+}

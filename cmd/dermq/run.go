@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/alicebob/miniredis/v2"
+)
+
+func init() {
+	register(command{
+		name:    "run",
+		summary: "run everything locally: embedded Redis, web and a supervised worker",
+		run:     runAll,
+	})
+}
+
+// runVars are the settings `dermq run` reads: the web's and the worker's.
+var runVars = []string{
+	"REDIS_URL", "PORT", "DERMQ_MODEL", "DERMQ_ORT_LIBRARY", "DERMQ_MAX_UPLOAD_BYTES",
+	"DERMQ_MAX_PIXELS", "DERMQ_RETENTION", "DERMQ_CONCURRENCY", "DERMQ_POLL_INTERVAL",
+	"DERMQ_JOB_TIMEOUT", "DERMQ_MAX_RETRY", "DERMQ_LOG_FORMAT", "DERMQ_LOG_LEVEL",
+}
+
+func runAll(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	cfg := newConfig(fs, "Runs DermQ on this machine in one command. Without REDIS_URL it "+
+		"starts an embedded Redis, in memory, gone when dermq stops.", runVars...)
+	if err := fs.Parse(args); err != nil {
+		return usageError(err)
+	}
+
+	logger, err := newLogger(cfg, "run")
+	if err != nil {
+		return err
+	}
+	cfg.log(logger, "starting dermq run")
+
+	if cfg.str("REDIS_URL") == "" {
+		embedded, err := startEmbeddedRedis(logger)
+		if err != nil {
+			return err
+		}
+		defer embedded.Close()
+		*cfg.values["REDIS_URL"] = "redis://" + embedded.Addr()
+	}
+
+	return runWebAndWorker(ctx, cfg, logger)
+}
+
+// startEmbeddedRedis starts an in-process Redis on a free loopback port.
+func startEmbeddedRedis(logger *slog.Logger) (*miniredis.Miniredis, error) {
+	m := miniredis.NewMiniRedis()
+	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("starting embedded redis: %w", err)
+	}
+
+	logger.Info("embedded redis started", "addr", m.Addr())
+	return m, nil
+}
+
+// runWebAndWorker serves the web app in this process and supervises a
+// worker child until ctx ends.
+func runWebAndWorker(ctx context.Context, cfg *config, logger *slog.Logger) error {
+	rdb, err := openRedis(ctx, cfg.str("REDIS_URL"))
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	app, err := buildWebApp(cfg, rdb, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", ":"+cfg.str("PORT"))
+	if err != nil {
+		return fmt.Errorf("listening on port %s: %w", cfg.str("PORT"), err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = superviseWorker(ctx, cfg.env(), logger) })
+
+	fmt.Printf("\nDermQ is running. Open http://localhost:%s in your browser.\n"+
+		"Press Ctrl+C to stop.\n\n", cfg.str("PORT"))
+	err = serveListener(ctx, app, ln, logger)
+	cancel()
+	wg.Wait()
+	return err
+}

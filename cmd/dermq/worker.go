@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/dermq/dermq/inference"
+	"github.com/dermq/dermq/jobs"
+	"github.com/redis/go-redis/v9"
+)
+
+func init() {
+	register(command{
+		name:    "worker",
+		summary: "run queued predictions (loads the model on the first job)",
+		run:     runWorker,
+	})
+}
+
+// workerVars are the settings the worker process reads.
+var workerVars = []string{
+	"REDIS_URL", "DERMQ_MODEL", "DERMQ_ORT_LIBRARY", "DERMQ_MAX_PIXELS", "DERMQ_RETENTION",
+	"DERMQ_CONCURRENCY", "DERMQ_POLL_INTERVAL", "DERMQ_LOG_FORMAT", "DERMQ_LOG_LEVEL",
+}
+
+func runWorker(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	cfg := newConfig(fs, "Runs queued predictions. Without --no-supervise it runs itself as "+
+		"a child process and restarts that child when it exits.", workerVars...)
+	noSupervise := fs.Bool("no-supervise", false,
+		"run the worker in this process (on platforms that restart it themselves)")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err)
+	}
+
+	logger, err := newLogger(cfg, "worker")
+	if err != nil {
+		return err
+	}
+	if !*noSupervise {
+		return superviseWorker(ctx, cfg.env(), logger)
+	}
+
+	cfg.log(logger, "starting worker")
+	return runWorkerProcess(ctx, cfg, logger)
+}
+
+// runWorkerProcess runs the worker in this process until ctx ends.
+func runWorkerProcess(ctx context.Context, cfg *config, logger *slog.Logger) error {
+	rdb, err := openRedis(ctx, cfg.str("REDIS_URL"))
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	engine, err := newEngine(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+
+	worker, err := newWorker(cfg, rdb, engine, logger)
+	if err != nil {
+		return err
+	}
+	if err := worker.Start(ctx); err != nil {
+		return err
+	}
+
+	<-ctx.Done()
+	worker.Shutdown()
+	return nil
+}
+
+// newEngine reads the model's manifest. The ONNX session itself is created
+// by the first prediction.
+func newEngine(cfg *config, logger *slog.Logger) (*inference.Engine, error) {
+	maxPixels, err := cfg.int("DERMQ_MAX_PIXELS")
+	if err != nil {
+		return nil, err
+	}
+
+	engine, err := inference.NewEngine(inference.Options{
+		ModelPath:   cfg.str("DERMQ_MODEL"),
+		LibraryPath: cfg.str("DERMQ_ORT_LIBRARY"),
+		MaxPixels:   maxPixels,
+		Logger:      logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening model %s: %w", cfg.str("DERMQ_MODEL"), err)
+	}
+
+	return engine, nil
+}
+
+func newWorker(
+	cfg *config, rdb *redis.Client, predictor jobs.Predictor, logger *slog.Logger,
+) (*jobs.Worker, error) {
+	store, err := newStore(cfg, rdb)
+	if err != nil {
+		return nil, err
+	}
+	concurrency, err := cfg.int("DERMQ_CONCURRENCY")
+	if err != nil {
+		return nil, err
+	}
+	poll, err := cfg.duration("DERMQ_POLL_INTERVAL")
+	if err != nil {
+		return nil, err
+	}
+
+	worker := jobs.NewWorker(rdb, jobs.WorkerConfig{
+		Concurrency:  concurrency,
+		PollInterval: poll,
+		Logger:       logger,
+	})
+	worker.Handle(jobs.TypePredict, jobs.NewHandler(store, predictor, logger))
+	return worker, nil
+}

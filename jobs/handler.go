@@ -1,0 +1,115 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dermq/dermq/inference"
+	"github.com/hibiken/asynq"
+)
+
+// Predictor runs one prediction. *inference.Engine satisfies it.
+type Predictor interface {
+	Predict(ctx context.Context, data []byte, req inference.Request) (*inference.Result, error)
+}
+
+// Handler runs predict tasks: it reads the upload from the Store, calls the
+// Predictor and stores the result, the display photo and the heatmap.
+type Handler struct {
+	store     *Store
+	predictor Predictor
+	logger    *slog.Logger
+}
+
+// NewHandler returns a Handler. A nil logger means slog.Default().
+func NewHandler(store *Store, predictor Predictor, logger *slog.Logger) *Handler {
+	if logger == nil {
+		logger = slog.Default()
+	}
+
+	return &Handler{store: store, predictor: predictor, logger: logger}
+}
+
+// ProcessTask runs one predict task. Input errors fail the prediction at
+// once and skip asynq's retries; other errors are returned so that asynq
+// retries with backoff, and the last attempt marks the prediction failed.
+func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
+	payload, err := decodePredictPayload(task)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+
+	log := h.logger.With("prediction_id", payload.ID)
+	p, err := h.store.MarkProcessing(ctx, payload.ID)
+	if errors.Is(err, ErrFinished) || errors.Is(err, ErrNotFound) {
+		log.Info("skipping prediction", "reason", skipReason(p, err))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+
+	err = h.run(ctx, log, payload)
+	if err == nil {
+		return nil
+	}
+
+	return h.fail(ctx, log, p, err)
+}
+
+func skipReason(p *Prediction, err error) string {
+	if p == nil {
+		return "expired"
+	}
+	if errors.Is(err, ErrFinished) {
+		return string(p.Status)
+	}
+
+	return err.Error()
+}
+
+// run predicts and stores the outcome. The upload is deleted once the
+// prediction has an outcome, so that no photo outlives its job.
+func (h *Handler) run(ctx context.Context, log *slog.Logger, payload PredictPayload) error {
+	data, err := h.store.Upload(ctx, payload.ID)
+	if errors.Is(err, ErrNotFound) {
+		return &inference.InputError{
+			Code:    CodeUploadExpired,
+			Message: "The uploaded image expired before it could be processed. Please upload it again.",
+			Err:     err,
+		}
+	}
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	res, err := h.predictor.Predict(ctx, data, inference.Request{Class: payload.Class})
+	if err != nil {
+		return fmt.Errorf("predicting %s: %w", payload.ID, err)
+	}
+
+	if err := h.succeed(ctx, payload.ID, res); err != nil {
+		return err
+	}
+
+	log.Info("prediction succeeded", "label", res.Class.Label,
+		"probability", res.Class.Probability, "duration_ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+func (h *Handler) succeed(ctx context.Context, id string, res *inference.Result) error {
+	if err := h.store.SaveImages(ctx, id, res.Display, res.Heatmap); err != nil {
+		return err
+	}
+
+	_, err := h.store.MarkSucceeded(ctx, id, res)
+	if err != nil && !errors.Is(err, ErrFinished) {
+		return err
+	}
+
+	return h.store.DeleteUpload(ctx, id)
+}

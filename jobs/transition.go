@@ -1,0 +1,69 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrFinished is returned when a prediction that already reached a
+// terminal status is asked to change again.
+var ErrFinished = errors.New("prediction already finished")
+
+// now is the store's clock, in UTC and rounded to the millisecond so that
+// records read back equal what was written.
+func now() time.Time { return time.Now().UTC().Round(time.Millisecond) }
+
+// MarkProcessing records that a worker started prediction id.
+func (s *Store) MarkProcessing(ctx context.Context, id string) (*Prediction, error) {
+	return s.Update(ctx, id, func(p *Prediction) error {
+		if p.Status.Terminal() {
+			return fmt.Errorf("starting %s: %w", id, ErrFinished)
+		}
+
+		t := now()
+		p.Status = StatusProcessing
+		if p.StartedAt == nil {
+			p.StartedAt = &t
+		}
+		p.Attempts++
+		return nil
+	})
+}
+
+// MarkSucceeded records the output of prediction id.
+func (s *Store) MarkSucceeded(ctx context.Context, id string, out *Output) (*Prediction, error) {
+	return s.finish(ctx, id, func(p *Prediction) {
+		p.Status = StatusSucceeded
+		p.Output = out
+	})
+}
+
+// MarkFailed records why prediction id failed.
+func (s *Store) MarkFailed(ctx context.Context, id string, info ErrorInfo) (*Prediction, error) {
+	return s.finish(ctx, id, func(p *Prediction) {
+		p.Status = StatusFailed
+		p.Error = &info
+	})
+}
+
+// MarkCanceled records that prediction id was canceled.
+func (s *Store) MarkCanceled(ctx context.Context, id string) (*Prediction, error) {
+	return s.finish(ctx, id, func(p *Prediction) {
+		p.Status = StatusCanceled
+	})
+}
+
+func (s *Store) finish(ctx context.Context, id string, set func(*Prediction)) (*Prediction, error) {
+	return s.Update(ctx, id, func(p *Prediction) error {
+		if p.Status.Terminal() {
+			return fmt.Errorf("finishing %s: %w", id, ErrFinished)
+		}
+
+		t := now()
+		set(p)
+		p.CompletedAt = &t
+		return nil
+	})
+}

@@ -1,0 +1,137 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"log/slog"
+
+	"github.com/dermq/dermq/jobs"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+)
+
+// Predictions is what the web app needs from the job pipeline.
+// *jobs.Enqueuer satisfies it.
+type Predictions interface {
+	Submit(ctx context.Context, sub jobs.Submission) (*jobs.Prediction, error)
+	Get(ctx context.Context, id string) (*jobs.Prediction, error)
+	Cancel(ctx context.Context, id string) (*jobs.Prediction, error)
+	Display(ctx context.Context, id string) ([]byte, error)
+	Heatmap(ctx context.Context, id string) ([]byte, error)
+	Ping(ctx context.Context) error
+}
+
+// Config configures the web app.
+type Config struct {
+	// Predictions queues and reads predictions. Required.
+	Predictions Predictions
+	// MaxUploadBytes is the largest image accepted. Defaults to 10 MB.
+	MaxUploadBytes int
+	// MaxPixels is the most pixels an image header may declare. Defaults to
+	// 50 million.
+	MaxPixels int
+	// UploadSlots is how many uploads are held in memory at once; the
+	// others wait, their bytes still in the network buffers. Defaults to 4.
+	UploadSlots int
+	// TrustedProxies are the addresses or CIDR ranges whose
+	// X-Forwarded-For header is believed. Defaults to loopback and the
+	// private ranges, where a platform's load balancer lives.
+	TrustedProxies []string
+	// Logger receives the app's logs. Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) fillDefaults() error {
+	if c.Predictions == nil {
+		return fmt.Errorf("web config: Predictions is required")
+	}
+	if c.MaxUploadBytes <= 0 {
+		c.MaxUploadBytes = 10 << 20
+	}
+	if c.MaxPixels <= 0 {
+		c.MaxPixels = 50_000_000
+	}
+	if c.UploadSlots <= 0 {
+		c.UploadSlots = 4
+	}
+	if c.TrustedProxies == nil {
+		c.TrustedProxies = []string{
+			"127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+
+	return nil
+}
+
+// server holds the app's handlers and what they share.
+type server struct {
+	cfg       Config
+	pages     *template.Template
+	slots     chan struct{}
+	bodyLimit int
+}
+
+// New builds the Fiber app.
+func New(cfg Config) (*fiber.App, error) {
+	if err := cfg.fillDefaults(); err != nil {
+		return nil, err
+	}
+
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+
+	s := &server{
+		cfg:       cfg,
+		pages:     pages,
+		slots:     make(chan struct{}, cfg.UploadSlots),
+		bodyLimit: cfg.MaxUploadBytes + formOverhead,
+	}
+	app := fiber.New(fiber.Config{
+		AppName:                      "dermq",
+		BodyLimit:                    s.bodyLimit,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		DisableStartupMessage:        true,
+		EnableTrustedProxyCheck:      true,
+		TrustedProxies:               cfg.TrustedProxies,
+		ProxyHeader:                  fiber.HeaderXForwardedFor,
+		ErrorHandler:                 s.handleError,
+	})
+	app.Use(recover.New(recover.Config{EnableStackTrace: true,
+		StackTraceHandler: s.logPanic}))
+	s.routes(app)
+
+	return app, nil
+}
+
+func (s *server) routes(app *fiber.App) {
+	app.Get("/", s.index)
+	app.Get("/healthz", s.health)
+	app.Get("/predictions/:id", s.resultPage)
+	app.Use("/static", staticHandler())
+
+	api := app.Group("/api/v1/predictions")
+	api.Post("/", s.create)
+	api.Get("/:id", s.get)
+	api.Get("/:id/heatmap.png", s.heatmap)
+	api.Get("/:id/image", s.display)
+	api.Post("/:id/cancel", s.cancel)
+}
+
+func (s *server) logPanic(c *fiber.Ctx, e any) {
+	s.cfg.Logger.Error("handler panicked", "path", c.Path(), "error", fmt.Sprint(e))
+}
+
+func (s *server) health(c *fiber.Ctx) error {
+	if err := s.cfg.Predictions.Ping(c.UserContext()); err != nil {
+		return apiError(fiber.StatusServiceUnavailable, "redis_unavailable", err.Error())
+	}
+
+	return c.JSON(fiber.Map{"status": "ok"})
+}

@@ -1,0 +1,38 @@
+package web
+
+import (
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+func parsePages() (*template.Template, error) {
+	t, err := template.New("pages").Funcs(template.FuncMap{
+		"percent":     func(p float64) string { return fmt.Sprintf("%.1f%%", p*100) },
+		"width":       func(p float64) string { return fmt.Sprintf("%.1f", p*100) },
+		"statusWords": statusWords,
+	}).ParseFS(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parsing page templates: %w", err)
+	}
+
+	return t, nil
+}
+
+func staticHandler() fiber.Handler {
+	return filesystem.New(filesystem.Config{
+		Root:       http.FS(staticFiles),
+		PathPrefix: "static",
+		MaxAge:     3600,
+	})
+}

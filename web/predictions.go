@@ -1,0 +1,183 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/dermq/dermq/jobs"
+	"github.com/gofiber/fiber/v2"
+)
+
+// slotWait is how long an upload waits for a memory slot before the server
+// answers that it is busy.
+const slotWait = 2 * time.Minute
+
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// create accepts an upload: it checks the size, the sniffed type and the
+// image header, then queues the prediction and answers 202 at once.
+func (s *server) create(c *fiber.Ctx) error {
+	defer drain(c)
+
+	release, err := s.acquireSlot(c)
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	buf := bufferPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufferPool.Put(buf)
+
+	f, err := s.readForm(c, buf)
+	if err != nil {
+		return err
+	}
+
+	sub, err := s.check(f)
+	if err != nil {
+		return err
+	}
+
+	p, err := s.cfg.Predictions.Submit(c.UserContext(), sub)
+	if err != nil {
+		return apiError(fiber.StatusServiceUnavailable, "queue_unavailable",
+			"The prediction could not be queued. Please try again in a moment.")
+	}
+
+	return s.accepted(c, p)
+}
+
+func (s *server) acquireSlot(c *fiber.Ctx) (func(), error) {
+	timer := time.NewTimer(slotWait)
+	defer timer.Stop()
+
+	select {
+	case s.slots <- struct{}{}:
+		return func() { <-s.slots }, nil
+	case <-timer.C:
+		return nil, apiError(fiber.StatusServiceUnavailable, "busy",
+			"The server is busy receiving other uploads. Please try again.")
+	case <-c.UserContext().Done():
+		return nil, c.UserContext().Err()
+	}
+}
+
+// check refuses what is not an image DermQ can read, before anything is
+// stored.
+func (s *server) check(f *form) (jobs.Submission, error) {
+	if len(f.image) == 0 {
+		return jobs.Submission{}, apiError(fiber.StatusBadRequest, "empty_file",
+			"The uploaded file is empty.")
+	}
+
+	info, err := jobs.Inspect(f.image, s.cfg.MaxPixels)
+	if err != nil {
+		return jobs.Submission{}, inspectError(err, sniff(f.image))
+	}
+
+	return jobs.Submission{
+		Upload: f.image,
+		Input: jobs.Input{
+			Class:  f.class,
+			Format: info.Format,
+			Width:  info.Width,
+			Height: info.Height,
+		},
+		Webhook:             f.webhook,
+		WebhookEventsFilter: f.webhookEventsFilter,
+	}, nil
+}
+
+// inspectError maps a refused header to an HTTP status.
+func inspectError(err error, sniffed string) error {
+	var ie *jobs.InputError
+	if !errors.As(err, &ie) {
+		return apiError(fiber.StatusUnprocessableEntity, "unreadable_image", err.Error())
+	}
+
+	switch ie.Code {
+	case "unsupported_format":
+		return apiError(fiber.StatusUnsupportedMediaType, ie.Code,
+			ie.Message+" (the file looks like "+sniffed+")")
+	case "empty_file":
+		return apiError(fiber.StatusBadRequest, ie.Code, ie.Message)
+	}
+
+	return apiError(fiber.StatusUnprocessableEntity, ie.Code, ie.Message)
+}
+
+func (s *server) accepted(c *fiber.Ctx, p *jobs.Prediction) error {
+	view := newView(c, p)
+	if wantsHTML(c) {
+		return c.Redirect(view.URLs.Page, fiber.StatusSeeOther)
+	}
+
+	c.Location(view.URLs.Get)
+	return c.Status(fiber.StatusAccepted).JSON(view)
+}
+
+func (s *server) get(c *fiber.Ctx) error {
+	p, err := s.lookup(c)
+	if err != nil {
+		return err
+	}
+
+	return c.JSON(newView(c, p))
+}
+
+func (s *server) cancel(c *fiber.Ctx) error {
+	id, err := predictionID(c)
+	if err != nil {
+		return err
+	}
+
+	p, err := s.cfg.Predictions.Cancel(c.UserContext(), id)
+	if err != nil {
+		return notFoundOr(err)
+	}
+
+	if wantsHTML(c) {
+		return c.Redirect(newView(c, p).URLs.Page, fiber.StatusSeeOther)
+	}
+	return c.JSON(newView(c, p))
+}
+
+// lookup reads the prediction named in the path.
+func (s *server) lookup(c *fiber.Ctx) (*jobs.Prediction, error) {
+	id, err := predictionID(c)
+	if err != nil {
+		return nil, err
+	}
+
+	p, err := s.cfg.Predictions.Get(c.UserContext(), id)
+	if err != nil {
+		return nil, notFoundOr(err)
+	}
+
+	return p, nil
+}
+
+func predictionID(c *fiber.Ctx) (string, error) {
+	id := c.Params("id")
+	if !jobs.ValidID(id) {
+		return "", errNotFound()
+	}
+
+	return id, nil
+}
+
+func notFoundOr(err error) error {
+	if errors.Is(err, jobs.ErrNotFound) {
+		return errNotFound()
+	}
+
+	return err
+}
+
+func errNotFound() error {
+	return apiError(fiber.StatusNotFound, "not_found",
+		"No such prediction. Predictions expire after the retention period.")
+}
