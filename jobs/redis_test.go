@@ -9,12 +9,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// testDBs are the Redis databases this package's tests take turns on; each
+// testDBs are the Redis databases the pipeline tests take turns on (the
+// webhook tests own database 11, the web integration test 9); each
 // test that runs a queue needs a database of its own.
 var testDBs = make(chan int, 3)
 
 func init() {
-	for _, db := range []int{10, 11, 12} {
+	for _, db := range []int{12, 13, 14} {
 		testDBs <- db
 	}
 }

@@ -49,6 +49,12 @@ func runAll(ctx context.Context, args []string) error {
 		*cfg.values["REDIS_URL"] = "redis://" + embedded.Addr()
 	}
 
+	library, err := ensureLibrary(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	*cfg.values["DERMQ_ORT_LIBRARY"] = library
+
 	return runWebAndWorker(ctx, cfg, logger)
 }
 

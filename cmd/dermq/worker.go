@@ -55,7 +55,7 @@ func runWorkerProcess(ctx context.Context, cfg *config, logger *slog.Logger) err
 	}
 	defer rdb.Close()
 
-	engine, err := newEngine(cfg, logger)
+	engine, err := newEngine(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -74,17 +74,21 @@ func runWorkerProcess(ctx context.Context, cfg *config, logger *slog.Logger) err
 	return nil
 }
 
-// newEngine reads the model's manifest. The ONNX session itself is created
-// by the first prediction.
-func newEngine(cfg *config, logger *slog.Logger) (*inference.Engine, error) {
+// newEngine finds (or fetches) ONNX Runtime and reads the model's manifest.
+// The ONNX session itself is created by the first prediction.
+func newEngine(ctx context.Context, cfg *config, logger *slog.Logger) (*inference.Engine, error) {
 	maxPixels, err := cfg.int("DERMQ_MAX_PIXELS")
+	if err != nil {
+		return nil, err
+	}
+	library, err := ensureLibrary(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
 
 	engine, err := inference.NewEngine(inference.Options{
 		ModelPath:   cfg.str("DERMQ_MODEL"),
-		LibraryPath: cfg.str("DERMQ_ORT_LIBRARY"),
+		LibraryPath: library,
 		MaxPixels:   maxPixels,
 		Logger:      logger,
 	})
@@ -118,4 +122,19 @@ func newWorker(
 	})
 	worker.Handle(jobs.TypePredict, jobs.NewHandler(store, predictor, logger))
 	return worker, nil
+}
+
+// ensureLibrary returns DERMQ_ORT_LIBRARY when set, else the cached ONNX
+// Runtime library, fetching it on first use.
+func ensureLibrary(ctx context.Context, cfg *config, logger *slog.Logger) (string, error) {
+	if path := cfg.str("DERMQ_ORT_LIBRARY"); path != "" {
+		return path, nil
+	}
+
+	path, err := inference.EnsureLibrary(ctx, logger)
+	if err != nil {
+		return "", fmt.Errorf("finding the onnx runtime library: %w", err)
+	}
+
+	return path, nil
 }
