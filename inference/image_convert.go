@@ -5,18 +5,30 @@ import (
 	"image/color"
 )
 
+// toUprightNRGBA converts a decoded image to an opaque *image.NRGBA whose
+// origin is (0, 0), turned upright for an EXIF orientation: YCbCr as
+// libjpeg-turbo converts it, transparency composited on white, 16-bit
+// samples reduced to 8 bits.
+func toUprightNRGBA(img image.Image, orientation int) *image.NRGBA {
+	if src, ok := img.(*image.YCbCr); ok {
+		if p, ok := planesOf(src); ok {
+			return p.toRGBA(orientation)
+		}
+	}
+	return orient(toNRGBA(img), orientation)
+}
+
 // toNRGBA converts a decoded image to an opaque *image.NRGBA whose origin is
-// (0, 0): YCbCr as libjpeg-turbo converts it, transparency composited on
-// white, 16-bit samples reduced to 8 bits.
+// (0, 0).
 func toNRGBA(img image.Image) *image.NRGBA {
 	switch src := img.(type) {
 	case *image.YCbCr:
 		if p, ok := planesOf(src); ok {
-			return p.toRGBA()
+			return p.toRGBA(1)
 		}
 	case *image.NYCbCrA:
 		if p, ok := planesOf(&src.YCbCr); ok {
-			dst := p.toRGBA()
+			dst := p.toRGBA(1)
 			compositeAlpha(dst, src.A, src.AStride, src.Rect)
 			return dst
 		}

@@ -8,6 +8,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"runtime"
 
 	"golang.org/x/image/webp"
 )
@@ -30,11 +31,11 @@ func DecodeImage(data []byte, maxPixels int) (image.Image, ImageInfo, error) {
 	if err != nil {
 		return nil, h.info, err
 	}
-	return orient(img, h.info.Orientation), h.info, nil
+	return img, h.info, nil
 }
 
 // decodePixels runs the format's decoder and converts its result to
-// NRGBA, turning a panic into an InputError.
+// upright NRGBA, turning a panic into an InputError.
 func decodePixels(data []byte, h header) (img *image.NRGBA, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -42,11 +43,16 @@ func decodePixels(data []byte, h header) (img *image.NRGBA, err error) {
 		}
 	}()
 
+	if h.info.Format == FormatJPEG {
+		if planes, ok := decodeJPEGStrips(data, h.jpeg, runtime.GOMAXPROCS(0)); ok {
+			return planes.toRGBA(h.info.Orientation), nil
+		}
+	}
 	decoded, err := decodeFormat(data, h)
 	if err != nil {
 		return nil, decodeError(h.info.Format, err)
 	}
-	return toNRGBA(decoded), nil
+	return toUprightNRGBA(decoded, h.info.Orientation), nil
 }
 
 func decodeFormat(data []byte, h header) (image.Image, error) {

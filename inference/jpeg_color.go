@@ -50,3 +50,60 @@ func clampByte(v int32) byte {
 	}
 	return 255
 }
+
+// convertH2 writes an RGBA row whose chroma is subsampled 2x across, with
+// libjpeg's triangle filter. Each chroma column's value is first summed
+// down, 3*near + far (near and far rows are the same row for no vertical
+// subsampling); each output then takes 3 parts of its column's sum and 1
+// part of the neighbour column's on its side, plus biasLeft or biasRight,
+// over 16. Edge columns are their own neighbours.
+func (t *yccTables) convertH2(dst, y, nearB, farB, nearR, farR []byte,
+	biasLeft, biasRight int32) {
+	width := len(y)
+	cw := (width + 1) / 2
+	nearB, farB, nearR, farR = nearB[:cw], farB[:cw], nearR[:cw], farR[:cw]
+
+	lastB := 3*int32(nearB[0]) + int32(farB[0])
+	lastR := 3*int32(nearR[0]) + int32(farR[0])
+	thisB, thisR := lastB, lastR
+	for cx := range cw {
+		nextB, nextR := thisB, thisR
+		if cx+1 < cw {
+			nextB = 3*int32(nearB[cx+1]) + int32(farB[cx+1])
+			nextR = 3*int32(nearR[cx+1]) + int32(farR[cx+1])
+		}
+		x := 2 * cx
+		t.pixel(dst[x*4:x*4+4], y[x], (3*thisB+lastB+biasLeft)>>4, (3*thisR+lastR+biasLeft)>>4)
+		if x+1 < width {
+			t.pixel(dst[x*4+4:x*4+8], y[x+1],
+				(3*thisB+nextB+biasRight)>>4, (3*thisR+nextR+biasRight)>>4)
+		}
+		lastB, lastR, thisB, thisR = thisB, thisR, nextB, nextR
+	}
+}
+
+// pixel converts one YCbCr sample to RGBA; it is small enough to inline.
+func (t *yccTables) pixel(d []byte, y byte, cb, cr int32) {
+	yy := int32(y)
+	d = d[:4]
+	d[0] = rangeLimit[(yy+t.crR[cr&0xff])&1023]
+	d[1] = rangeLimit[(yy+(t.cbG[cb&0xff]+t.crG[cr&0xff])>>16)&1023]
+	d[2] = rangeLimit[(yy+t.cbB[cb&0xff])&1023]
+	d[3] = 0xff
+}
+
+// rangeLimit clamps v to 0..255 when indexed by v & 1023 for v in
+// -256..767, as libjpeg's range-limit table does.
+var rangeLimit = newRangeLimit()
+
+func newRangeLimit() *[1024]byte {
+	var t [1024]byte
+	for i := range t {
+		v := i
+		if i >= 768 {
+			v = i - 1024
+		}
+		t[i] = byte(min(max(v, 0), 255))
+	}
+	return &t
+}

@@ -58,17 +58,34 @@ func subsampleFactors(r image.YCbCrSubsampleRatio) (h, v int, ok bool) {
 	return 0, 0, false
 }
 
-// toRGBA converts the planes to an opaque RGBA image the way libjpeg-turbo
-// does by default: "fancy" (triangle filter) chroma upsampling for 2x
-// subsampling, then its fixed-point colour conversion. Rows are split into
-// strips converted in parallel.
-func (p ycbcrPlanes) toRGBA() *image.NRGBA {
-	dst := image.NewNRGBA(image.Rect(0, 0, p.width, p.height))
+// toRGBA converts the planes to an opaque RGBA image turned upright for an
+// EXIF orientation, the way libjpeg-turbo converts by default: "fancy"
+// (triangle filter) chroma upsampling for 2x subsampling, then its
+// fixed-point colour conversion. Bands of rows are converted in parallel
+// and each band is written straight to its upright place.
+func (p ycbcrPlanes) toRGBA(orientation int) *image.NRGBA {
+	dw, dh := p.width, p.height
+	if orientation >= 5 {
+		dw, dh = dh, dw
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
 	forStrips(p.height, func(y0, y1 int) {
-		up := newChromaUpsampler(p)
-		for y := y0; y < y1; y++ {
-			cb, cr := up.row(y)
-			ycc.convertRow(dst.Pix[y*dst.Stride:], p.luma(y), cb, cr, p.width)
+		conv := newRowConverter(p)
+		if orientation < 2 || orientation > 8 {
+			for y := y0; y < y1; y++ {
+				conv.row(dst.Pix[y*dst.Stride:], y)
+			}
+			return
+		}
+		// Tall bands make the columns a quarter turn writes longer.
+		const bandRows = 64
+		band := image.NewNRGBA(image.Rect(0, 0, p.width, bandRows))
+		for b0 := y0; b0 < y1; b0 += bandRows {
+			b1 := min(b0+bandRows, y1)
+			for y := b0; y < b1; y++ {
+				conv.row(band.Pix[(y-b0)*band.Stride:], y)
+			}
+			orientBand(dst, band, b0, b1, p.height, orientation)
 		}
 	})
 	return dst
@@ -86,114 +103,80 @@ func forStrips(height int, fn func(y0, y1 int)) {
 	wg.Wait()
 }
 
-// chromaUpsampler makes full-width Cb and Cr rows for one output row.
-type chromaUpsampler struct {
+// rowConverter makes RGBA rows from the planes.
+type rowConverter struct {
 	p      ycbcrPlanes
 	cw, ch int
 	fancy  bool
 	cb, cr []byte
-	sumB   []int32
-	sumR   []int32
 }
 
-func newChromaUpsampler(p ycbcrPlanes) *chromaUpsampler {
+func newRowConverter(p ycbcrPlanes) *rowConverter {
 	cw := (p.width + p.hFactor - 1) / p.hFactor
 	ch := (p.height + p.vFactor - 1) / p.vFactor
 	// libjpeg uses the triangle filter for 2x factors only, and across
 	// only when the downsampled row has more than two samples.
 	fancy := p.hFactor <= 2 && p.vFactor <= 2 && (p.hFactor == 1 || cw > 2)
-	return &chromaUpsampler{
+	return &rowConverter{
 		p: p, cw: cw, ch: ch, fancy: fancy,
-		cb: make([]byte, p.width+4), cr: make([]byte, p.width+4),
-		sumB: make([]int32, cw), sumR: make([]int32, cw),
+		cb: make([]byte, p.width), cr: make([]byte, p.width),
 	}
 }
 
-// row returns the upsampled Cb and Cr for output row y. The slices are
-// reused by the next call.
-func (u *chromaUpsampler) row(y int) ([]byte, []byte) {
-	p := u.p
+// row writes RGBA row y into dst.
+func (c *rowConverter) row(dst []byte, y int) {
+	p := c.p
 	switch {
 	case p.hFactor == 1 && p.vFactor == 1:
-		return p.chroma(y)
-	case !u.fancy:
-		u.replicate(y)
+		cb, cr := p.chroma(y)
+		ycc.convertRow(dst, p.luma(y), cb, cr, p.width)
+	case !c.fancy:
+		c.replicate(y)
+		ycc.convertRow(dst, p.luma(y), c.cb, c.cr, p.width)
 	case p.vFactor == 1:
 		cb, cr := p.chroma(y)
-		u.h2v1(u.cb, cb)
-		u.h2v1(u.cr, cr)
+		// Across only: the row is its own neighbour, with h2v1's rounding.
+		ycc.convertH2(dst, p.luma(y), cb, cb, cr, cr, 4, 8)
 	case p.hFactor == 1:
-		u.h1v2(y)
+		c.h1v2(y)
+		ycc.convertRow(dst, p.luma(y), c.cb, c.cr, p.width)
 	default:
-		u.h2v2(y)
+		near, far := c.neighbourRows(y)
+		nb, nr := p.chroma(near)
+		fb, fr := p.chroma(far)
+		ycc.convertH2(dst, p.luma(y), nb, fb, nr, fr, 8, 7)
 	}
-	return u.cb, u.cr
 }
 
 // replicate repeats each chroma sample, as libjpeg does for factors it does
 // not filter.
-func (u *chromaUpsampler) replicate(y int) {
-	cb, cr := u.p.chroma(min(y/u.p.vFactor, u.ch-1))
-	h := u.p.hFactor
-	for x := range u.p.width {
-		u.cb[x], u.cr[x] = cb[x/h], cr[x/h]
+func (c *rowConverter) replicate(y int) {
+	cb, cr := c.p.chroma(min(y/c.p.vFactor, c.ch-1))
+	h := c.p.hFactor
+	for x := range c.p.width {
+		c.cb[x], c.cr[x] = cb[x/h], cr[x/h]
 	}
 }
 
-// h2v1 doubles a row across: each output is 3/4 of the nearer sample plus
-// 1/4 of the farther one, with libjpeg's alternating rounding; edges repeat.
-func (u *chromaUpsampler) h2v1(dst, src []byte) {
-	last := u.cw - 1
-	for cx := range u.cw {
-		near := 3 * int32(src[cx])
-		left := int32(src[max(cx-1, 0)])
-		right := int32(src[min(cx+1, last)])
-		dst[2*cx] = byte((near + left + 1) >> 2)
-		dst[2*cx+1] = byte((near + right + 2) >> 2)
-	}
-}
-
-// neighbourRow returns the chroma row nearest to output row y and the next
-// nearest (above for even rows, below for odd ones), edges repeated.
-func (u *chromaUpsampler) neighbourRow(y int) (near, far int) {
-	near = min(y/2, u.ch-1)
+// neighbourRows returns the chroma row nearest to output row y and the
+// next nearest (above for even rows, below for odd ones), edges repeated.
+func (c *rowConverter) neighbourRows(y int) (near, far int) {
+	near = min(y/2, c.ch-1)
 	if y%2 == 0 {
 		return near, max(near-1, 0)
 	}
-	return near, min(near+1, u.ch-1)
+	return near, min(near+1, c.ch-1)
 }
 
-// h1v2 doubles down only: 3/4 nearer row plus 1/4 farther row.
-func (u *chromaUpsampler) h1v2(y int) {
-	near, far := u.neighbourRow(y)
-	nb, nr := u.p.chroma(near)
-	fb, fr := u.p.chroma(far)
+// h1v2 doubles down only: 3/4 nearer row plus 1/4 farther row, rounding
+// alternately as libjpeg-turbo does.
+func (c *rowConverter) h1v2(y int) {
+	near, far := c.neighbourRows(y)
+	nb, nr := c.p.chroma(near)
+	fb, fr := c.p.chroma(far)
 	bias := int32(1 + y%2)
-	for x := range u.p.width {
-		u.cb[x] = byte((3*int32(nb[x]) + int32(fb[x]) + bias) >> 2)
-		u.cr[x] = byte((3*int32(nr[x]) + int32(fr[x]) + bias) >> 2)
-	}
-}
-
-// h2v2 doubles down then across, keeping the column sums at 4x scale until
-// the end as libjpeg does.
-func (u *chromaUpsampler) h2v2(y int) {
-	near, far := u.neighbourRow(y)
-	nb, nr := u.p.chroma(near)
-	fb, fr := u.p.chroma(far)
-	for cx := range u.cw {
-		u.sumB[cx] = 3*int32(nb[cx]) + int32(fb[cx])
-		u.sumR[cx] = 3*int32(nr[cx]) + int32(fr[cx])
-	}
-	h2v2Across(u.cb, u.sumB)
-	h2v2Across(u.cr, u.sumR)
-}
-
-func h2v2Across(dst []byte, sum []int32) {
-	last := len(sum) - 1
-	for cx := range sum {
-		this := 3 * sum[cx]
-		dst[2*cx] = byte((this + sum[max(cx-1, 0)] + 8) >> 4)
-		dst[2*cx+1] = byte((this + sum[min(cx+1, last)] + 7) >> 4)
+	for x := range c.p.width {
+		c.cb[x] = byte((3*int32(nb[x]) + int32(fb[x]) + bias) >> 2)
+		c.cr[x] = byte((3*int32(nr[x]) + int32(fr[x]) + bias) >> 2)
 	}
 }
