@@ -87,25 +87,33 @@ func (p Preprocess) Validate() error {
 	return nil
 }
 
-// resizeFilters maps the manifest's filter names to imaging's filters, which
-// weigh pixels as PIL's filters of the same name do.
-var resizeFilters = map[string]imaging.ResampleFilter{
-	ResizeBilinear: imaging.Linear,
-	ResizeNearest:  imaging.NearestNeighbor,
-	ResizeBicubic:  imaging.CatmullRom,
-	ResizeLanczos:  imaging.Lanczos,
+// resizeFilters maps the manifest's filter names to PIL's convolution
+// filters; "nearest" is not a convolution and goes to imaging.
+var resizeFilters = map[string]resampleFilter{
+	ResizeBilinear: bilinearFilter,
+	ResizeBicubic:  bicubicFilter,
+	ResizeLanczos:  lanczosFilter,
+	ResizeNearest:  {},
 }
 
-// Resized returns img resized to Width x Height with the Resize filter,
-// antialiased when shrinking as PIL is. An unknown filter name resizes
-// bilinearly.
+// Resized returns img resized to Width x Height with the Resize filter, as
+// PIL's Image.resize makes it (antialiased when shrinking). An unknown
+// filter name resizes bilinearly. Transparency is composited on white
+// first; DecodeImage's images are already opaque.
 func (p Preprocess) Resized(img image.Image) *image.NRGBA {
 	p = p.withDefaults()
+	if p.Resize == ResizeNearest {
+		return imaging.Resize(img, p.Width, p.Height, imaging.NearestNeighbor)
+	}
 	filter, ok := resizeFilters[p.Resize]
 	if !ok {
-		filter = imaging.Linear
+		filter = bilinearFilter
 	}
-	return imaging.Resize(img, p.Width, p.Height, filter)
+	src, ok := img.(*image.NRGBA)
+	if !ok || !src.Opaque() {
+		src = toNRGBA(img)
+	}
+	return resample(src, p.Width, p.Height, filter)
 }
 
 // Tensor resizes img and returns the batch-1 input tensor: for each channel
