@@ -52,6 +52,9 @@ func decodePixels(data []byte, h header) (img *image.NRGBA, err error) {
 	if err != nil {
 		return nil, decodeError(h.info.Format, err)
 	}
+	if h.info.Format == FormatWebP {
+		return orient(webpToNRGBA(decoded), h.info.Orientation), nil
+	}
 	return toUprightNRGBA(decoded, h.info.Orientation), nil
 }
 
