@@ -31,7 +31,7 @@ func TestPILParity(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decoding: %v", err)
 			}
-			want := pilReference(t, path, prep.Width, prep.Height)
+			want := pilReference(t, path, prep.Width, prep.Height, ResizeBilinear)
 			maxDiff, share := compareRGB(want, prep.Resized(img))
 			t.Logf("max difference %d levels, %.4f%% within %d", maxDiff, 100*share,
 				parityTolerance)

@@ -80,11 +80,11 @@ func requirePIL(t *testing.T) {
 }
 
 // pilReference returns the RGB bytes PIL makes of an image: EXIF transposed,
-// converted to RGB and, unless width is 0, resized bilinearly.
-func pilReference(t *testing.T, path string, width, height int) []byte {
+// converted to RGB and, unless width is 0, resized with filter.
+func pilReference(t *testing.T, path string, width, height int, filter string) []byte {
 	t.Helper()
 	args := []string{filepath.Join("testdata", "pil_reference.py"), path,
-		strconv.Itoa(width), strconv.Itoa(height)}
+		strconv.Itoa(width), strconv.Itoa(height), filter}
 	out, err := exec.Command(pilPython, args...).Output()
 	if err != nil {
 		t.Fatalf("running pil_reference.py on %s: %v", filepath.Base(path), err)
