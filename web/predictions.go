@@ -100,8 +100,7 @@ func inspectError(err error, sniffed string) error {
 
 	switch ie.Code {
 	case "unsupported_format":
-		return apiError(fiber.StatusUnsupportedMediaType, ie.Code,
-			ie.Message+" (the file looks like "+sniffed+")")
+		return apiError(fiber.StatusUnsupportedMediaType, ie.Code, withSniffed(ie.Message, sniffed))
 	case "empty_file":
 		return apiError(fiber.StatusBadRequest, ie.Code, ie.Message)
 	}
@@ -180,4 +179,14 @@ func notFoundOr(err error) error {
 func errNotFound() error {
 	return apiError(fiber.StatusNotFound, "not_found",
 		"No such prediction. Predictions expire after the retention period.")
+}
+
+// withSniffed adds what the bytes look like to a refusal, when that says
+// more than "some binary data".
+func withSniffed(message, sniffed string) string {
+	if sniffed == "application/octet-stream" {
+		return message
+	}
+
+	return message + " (the file's content is " + sniffed + ")"
 }
