@@ -1,12 +1,13 @@
 package inference
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,10 +24,32 @@ type Engine struct {
 	// preprocess makes input tensors as the manifest says.
 	preprocess Preprocess
 
-	mu     sync.Mutex
+	// lock guards sess and closed and serialises runs.
+	lock   runLock
 	sess   *session
 	closed bool
+	// loaded mirrors sess != nil, so Loaded never waits for a run.
+	loaded atomic.Bool
 }
+
+// runLock is a mutex whose Lock can give up when a context ends.
+type runLock chan struct{}
+
+// lockCtx takes the lock, or returns ctx.Err() if ctx ends first.
+func (l runLock) lockCtx(ctx context.Context) error {
+	select {
+	case l <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// lockWait takes the lock, however long it takes.
+func (l runLock) lockWait() { l <- struct{}{} }
+
+// unlock releases the lock.
+func (l runLock) unlock() { <-l }
 
 // errClosed is returned by an Engine used after Close.
 var errClosed = errors.New("the inference engine is closed")
@@ -44,7 +67,7 @@ func NewEngine(opts Options) (*Engine, error) {
 		return nil, err
 	}
 
-	e := &Engine{opts: opts, library: library}
+	e := &Engine{opts: opts, library: library, lock: make(runLock, 1)}
 	if err := e.readModel(); err != nil {
 		return nil, fmt.Errorf("reading model %s: %w", opts.ModelPath, err)
 	}
@@ -107,42 +130,42 @@ func (e *Engine) Manifest() Manifest {
 	return e.manifest
 }
 
-// Loaded reports whether the session is in memory.
+// Loaded reports whether the session is in memory. It never waits for a
+// running prediction.
 func (e *Engine) Loaded() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.sess != nil
+	return e.loaded.Load()
 }
 
 // Unload drops the session and the memory it holds; the next Predict loads
 // it again.
 func (e *Engine) Unload() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.lock.lockWait()
+	defer e.lock.unlock()
 	return e.unloadLocked()
 }
 
 // Close drops the session; the Engine cannot be used afterwards.
 func (e *Engine) Close() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.lock.lockWait()
+	defer e.lock.unlock()
 	e.closed = true
 	return e.unloadLocked()
 }
 
-// unloadLocked drops the session; e.mu must be held.
+// unloadLocked drops the session; e.lock must be held.
 func (e *Engine) unloadLocked() error {
 	if e.sess == nil {
 		return nil
 	}
 	err := e.sess.close()
 	e.sess = nil
+	e.loaded.Store(false)
 	e.opts.Logger.Info("model unloaded", "model", e.manifest.Name)
 	return err
 }
 
-// sessionLocked returns the session, creating it on first use; e.mu must be
-// held.
+// sessionLocked returns the session, creating it on first use; e.lock must
+// be held.
 func (e *Engine) sessionLocked() (*session, error) {
 	if e.closed {
 		return nil, errClosed
@@ -160,6 +183,7 @@ func (e *Engine) sessionLocked() (*session, error) {
 		return nil, fmt.Errorf("loading model %s: %w", e.opts.ModelPath, err)
 	}
 	e.sess = s
+	e.loaded.Store(true)
 	e.opts.Logger.Info("model loaded", "model", e.manifest.Name,
 		"duration_ms", time.Since(start).Milliseconds())
 	return s, nil

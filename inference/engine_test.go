@@ -3,8 +3,10 @@ package inference
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // readPhoto reads one of the shared test photos.
@@ -141,4 +143,39 @@ func TestPredictHonoursContextAndClose(t *testing.T) {
 			t.Fatalf("got %v, want errClosed", err)
 		}
 	})
+}
+
+func TestEngineIsSafeForConcurrentUse(t *testing.T) {
+	t.Parallel()
+	e := newFixtureEngine(t, "nhwc_reducemean_softmax")
+	input := fixtureInput(1, 32*32*3)
+	want, err := e.predictTensor(context.Background(), input, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			if i%4 == 0 {
+				errs <- e.Unload()
+				return
+			}
+			res, err := e.predictTensor(context.Background(), input, -1)
+			if err == nil && res.Top[0] != want.Top[0] {
+				err = fmt.Errorf("top %+v, want %+v", res.Top[0], want.Top[0])
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("concurrent predictions did not finish")
+		}
+	}
 }

@@ -52,6 +52,9 @@ func inspectGraph(m *onnxModel, output string) (*graphInfo, error) {
 		return nil, err
 	}
 	info.input = input
+	if err := checkInputType(input); err != nil {
+		return nil, err
+	}
 	info.readInputShape()
 
 	if len(g.outputs) == 0 {
@@ -92,6 +95,20 @@ func (g *onnxGraph) imageInput() (onnxValueInfo, error) {
 			len(inputs), strings.Join(names, ", "))
 	}
 	return inputs[0], nil
+}
+
+// checkInputType refuses inputs DermQ cannot feed: other element types than
+// float32, and a fixed batch larger than one.
+func checkInputType(in onnxValueInfo) error {
+	if in.elemType != 0 && in.elemType != onnxFloat {
+		return fmt.Errorf("the model input %q has ONNX element type %d; DermQ feeds "+
+			"float32 (type 1): export the model in float32", in.name, in.elemType)
+	}
+	if len(in.shape) > 0 && in.shape[0] > 1 {
+		return fmt.Errorf("the model input %q has a fixed batch of %d; DermQ feeds one "+
+			"image: export with batch 1 or a dynamic batch", in.name, in.shape[0])
+	}
+	return nil
 }
 
 // readInputShape guesses layout, size and channels from a 4-D input shape.

@@ -169,3 +169,27 @@ func TestParseONNXRejectsGarbage(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckInputTypeRefusesWhatDermQCannotFeed(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		in   onnxValueInfo
+		ok   bool
+	}{
+		{"a float input with a dynamic batch is fed", onnxValueInfo{elemType: onnxFloat,
+			shape: []int64{-1, 3, 224, 224}}, true},
+		{"a float16 input is refused", onnxValueInfo{elemType: onnxFloat16,
+			shape: []int64{1, 3, 224, 224}}, false},
+		{"a fixed batch of eight is refused", onnxValueInfo{elemType: onnxFloat,
+			shape: []int64{8, 3, 224, 224}}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if err := checkInputType(c.in); (err == nil) != c.ok {
+				t.Fatalf("got %v, want ok=%v", err, c.ok)
+			}
+		})
+	}
+}

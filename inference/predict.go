@@ -98,8 +98,10 @@ func (e *Engine) run(ctx context.Context, tensor []float32) ([]floatOutput, erro
 			e.manifest.Name, len(tensor), shapeSize64(shape), shape)
 	}
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	if err := e.lock.lockCtx(ctx); err != nil {
+		return nil, err
+	}
+	defer e.lock.unlock()
 	s, err := e.sessionLocked()
 	if err != nil {
 		return nil, err
