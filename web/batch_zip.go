@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/dermq/dermq/jobs"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -50,14 +51,17 @@ func (u *batchUploader) zip(body io.Reader) error {
 	return nil
 }
 
-// zipEntry adds one entry. Folders are passed over, hidden files and macOS
-// metadata are skipped, and links, devices, names that would leave the
-// batch and oversized files are refused; the entry's name is checked again
-// by the batch itself.
+// zipEntry adds one entry. Folders are passed over; names that would leave
+// the batch, links, devices and oversized files are refused; hidden files
+// and macOS metadata are skipped.
 func (u *batchUploader) zipEntry(e *zip.File) error {
 	mode := e.Mode()
+	_, pathErr := jobs.CleanItemPath(e.Name)
 	switch {
 	case mode.IsDir() || strings.HasSuffix(e.Name, "/"):
+		return nil
+	case pathErr != nil:
+		u.refuse(e.Name, "bad_path", pathErr.Error())
 		return nil
 	case skippedZipEntry(e.Name):
 		u.answer.Skipped = append(u.answer.Skipped, e.Name)
