@@ -103,7 +103,7 @@ func (e *Enqueuer) enqueue(ctx context.Context, p *Prediction) error {
 
 	_, err = e.client.EnqueueContext(ctx, task,
 		asynq.TaskID(p.ID),
-		asynq.Queue(QueuePredict),
+		asynq.Queue(p.queue()),
 		asynq.MaxRetry(e.cfg.MaxRetry),
 		asynq.Timeout(e.cfg.Timeout),
 	)

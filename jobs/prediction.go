@@ -43,6 +43,20 @@ type Prediction struct {
 	Webhook string `json:"webhook,omitempty"`
 	// WebhookEventsFilter lists the events the webhook wants.
 	WebhookEventsFilter []string `json:"webhook_events_filter,omitempty"`
+	// Queue is the asynq queue the prediction's task is on; empty means
+	// QueuePredict.
+	Queue string `json:"queue,omitempty"`
+	// Batch names the batch image this prediction is, if any.
+	Batch *BatchRef `json:"batch,omitempty"`
+}
+
+// queue returns the asynq queue of the prediction's task.
+func (p *Prediction) queue() string {
+	if p.Queue == "" {
+		return QueuePredict
+	}
+
+	return p.Queue
 }
 
 // Input describes the uploaded image as the web process saw it.

@@ -13,7 +13,7 @@ import (
 // retries ran out, or the task was lost) the prediction is marked failed so
 // that clients stop waiting for it.
 func (e *Enqueuer) reconcile(ctx context.Context, p *Prediction) (*Prediction, error) {
-	info, err := e.inspector.GetTaskInfo(QueuePredict, p.ID)
+	info, err := e.inspector.GetTaskInfo(p.queue(), p.ID)
 	if err != nil && !isMissingTask(err) {
 		e.cfg.Logger.Warn("inspecting task", "prediction_id", p.ID, "error", err)
 		return p, nil

@@ -16,8 +16,10 @@ type WorkerConfig struct {
 	// Concurrency is how many tasks run at once. Defaults to 1: one model
 	// session, one job at a time, predictable memory.
 	Concurrency int
-	// Queues maps queue names to priorities. Defaults to the predict queue
-	// alone.
+	// Queues maps queue names to priorities, served in strict order: a
+	// queue is read only while every higher one is empty. Defaults to the
+	// predict queue above the batch queue, so single uploads never wait
+	// behind a batch.
 	Queues map[string]int
 	// PollInterval is how often an idle worker asks Redis for work; a new
 	// task waits about this long before it starts. Defaults to 20ms.
@@ -34,7 +36,7 @@ func (c *WorkerConfig) fillDefaults() {
 		c.Concurrency = 1
 	}
 	if len(c.Queues) == 0 {
-		c.Queues = map[string]int{QueuePredict: 6}
+		c.Queues = map[string]int{QueuePredict: 2, QueueBatch: 1}
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 20 * time.Millisecond
@@ -62,6 +64,7 @@ func NewWorker(rdb redis.UniversalClient, cfg WorkerConfig) *Worker {
 	server := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:       cfg.Concurrency,
 		Queues:            cfg.Queues,
+		StrictPriority:    true,
 		TaskCheckInterval: cfg.PollInterval,
 		RetryDelayFunc:    retryDelay,
 		// Retries become due after a second or more; check for them each second.

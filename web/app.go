@@ -31,6 +31,12 @@ type Config struct {
 	// MaxPixels is the most pixels an image header may declare. Defaults to
 	// 50 million.
 	MaxPixels int
+	// Batches serves batch submissions; nil leaves the batch API out.
+	// Defaults to nil.
+	Batches Batches
+	// MaxBatchZipBytes is the largest zip a batch upload may send. It is
+	// spooled to a temporary file, never held in memory. Defaults to 2 GB.
+	MaxBatchZipBytes int
 	// UploadSlots is how many uploads are held in memory at once; the
 	// others wait, their bytes still in the network buffers. Defaults to 4.
 	UploadSlots int
@@ -51,6 +57,9 @@ func (c *Config) fillDefaults() error {
 	}
 	if c.MaxPixels <= 0 {
 		c.MaxPixels = 50_000_000
+	}
+	if c.MaxBatchZipBytes <= 0 {
+		c.MaxBatchZipBytes = 2 << 30
 	}
 	if c.UploadSlots <= 0 {
 		c.UploadSlots = 4
@@ -122,6 +131,10 @@ func (s *server) routes(app *fiber.App) {
 	api.Get("/:id/heatmap.png", s.heatmap)
 	api.Get("/:id/image", s.display)
 	api.Post("/:id/cancel", s.cancel)
+
+	if s.cfg.Batches != nil {
+		s.batchRoutes(app)
+	}
 }
 
 func (s *server) logPanic(c *fiber.Ctx, e any) {

@@ -157,10 +157,15 @@ func (c *batchClient) seal(ctx context.Context, id string) error {
 
 // upload sends one image as a multipart part named after its relative path.
 // The file is streamed from disk with an exact Content-Length, so neither
-// side holds it in memory.
+// side holds it in memory. A file the server refuses (a bad name, too
+// large) comes back as an *apiError with status 422.
 func (c *batchClient) upload(ctx context.Context, batch string, img localImage) (batchItem, error) {
 	var answer struct {
-		Items []batchItem `json:"items"`
+		Items   []batchItem `json:"items"`
+		Refused []struct {
+			Path  string   `json:"path"`
+			Error apiError `json:"error"`
+		} `json:"refused"`
 	}
 	target := c.url("api", "v1", "batches", batch, "images")
 	err := c.do(ctx, func() (*http.Request, error) {
@@ -170,12 +175,17 @@ func (c *batchClient) upload(ctx context.Context, batch string, img localImage) 
 		return batchItem{}, fmt.Errorf("uploading %s: %w", img.rel, err)
 	}
 
-	if len(answer.Items) != 1 || answer.Items[0].Path != img.rel {
-		return batchItem{}, fmt.Errorf("uploading %s: the server answered for %d other items",
-			img.rel, len(answer.Items))
+	switch {
+	case len(answer.Items) == 1 && answer.Items[0].Path == img.rel:
+		return answer.Items[0], nil
+	case len(answer.Refused) == 1:
+		refusal := answer.Refused[0].Error
+		refusal.Status = http.StatusUnprocessableEntity
+		return batchItem{}, fmt.Errorf("uploading %s: %w", img.rel, &refusal)
 	}
 
-	return answer.Items[0], nil
+	return batchItem{}, fmt.Errorf("uploading %s: the server answered for %d other items",
+		img.rel, len(answer.Items))
 }
 
 // newUploadRequest builds a request whose body is the multipart head, the

@@ -84,11 +84,12 @@ func (s *submission) run(ctx context.Context) error {
 		return nil
 	}
 
-	if err := s.wait(ctx, batch); err != nil {
+	info, err := s.wait(ctx, batch)
+	if err != nil {
 		return err
 	}
 
-	return s.collect(ctx, batch, scan)
+	return s.collect(ctx, info, scan)
 }
 
 // scan walks the folder, leaving the output folder out when it lies inside.
@@ -189,15 +190,15 @@ func (s *submission) interrupted() error {
 }
 
 // wait polls the batch until every image ended.
-func (s *submission) wait(ctx context.Context, batch string) error {
+func (s *submission) wait(ctx context.Context, batch string) (batchInfo, error) {
 	var bar *progressBar
 	for {
 		info, err := s.client.getBatch(ctx, batch, 0, "")
 		if ctx.Err() != nil {
-			return s.interrupted()
+			return info, s.interrupted()
 		}
 		if err != nil {
-			return err
+			return info, err
 		}
 
 		if bar == nil {
@@ -206,13 +207,13 @@ func (s *submission) wait(ctx context.Context, batch string) error {
 		bar.set(info.Ended, info.Counts["failed"]+info.Counts["canceled"])
 		if info.Status == "completed" {
 			bar.finish()
-			return nil
+			return info, nil
 		}
 
 		select {
 		case <-ctx.Done():
 			bar.finish()
-			return s.interrupted()
+			return info, s.interrupted()
 		case <-time.After(s.cfg.Poll):
 		}
 	}
@@ -220,7 +221,8 @@ func (s *submission) wait(ctx context.Context, batch string) error {
 
 // collect writes results.csv, results.jsonl and the heatmaps, then prints
 // the summary.
-func (s *submission) collect(ctx context.Context, batch string, scan folderScan) error {
+func (s *submission) collect(ctx context.Context, info batchInfo, scan folderScan) error {
+	batch := info.ID
 	w, err := newResultsWriter(s.out)
 	if err != nil {
 		return err
@@ -230,6 +232,11 @@ func (s *submission) collect(ctx context.Context, batch string, scan folderScan)
 	if err := copyResults(ctx, s.client, batch, w, seen); err != nil {
 		w.abort()
 		return err
+	}
+	if len(seen) != info.Total {
+		w.abort()
+		return fmt.Errorf("the server sent %d result rows for %d images; "+
+			"run the same command again to fetch them again", len(seen), info.Total)
 	}
 	if err := s.addLocalFailures(w, scan, seen); err != nil {
 		w.abort()
