@@ -15,6 +15,8 @@ import (
 // *jobs.Enqueuer satisfies it.
 type Predictions interface {
 	Submit(ctx context.Context, sub jobs.Submission) (*jobs.Prediction, error)
+	SubmitOnce(ctx context.Context, key string, sub jobs.Submission) (
+		*jobs.Prediction, bool, error)
 	Get(ctx context.Context, id string) (*jobs.Prediction, error)
 	Cancel(ctx context.Context, id string) (*jobs.Prediction, error)
 	Display(ctx context.Context, id string) ([]byte, error)

@@ -41,10 +41,9 @@ func (s *server) create(c *fiber.Ctx) error {
 		return err
 	}
 
-	p, err := s.cfg.Predictions.Submit(c.UserContext(), sub)
+	p, err := s.submit(c, sub)
 	if err != nil {
-		return apiError(fiber.StatusServiceUnavailable, "queue_unavailable",
-			"The prediction could not be queued. Please try again in a moment.")
+		return err
 	}
 
 	return s.accepted(c, p)

@@ -78,7 +78,7 @@ func runWebAndWorker(ctx context.Context, cfg *config, logger *slog.Logger) erro
 	}
 	defer rdb.Close()
 
-	app, err := buildWebApp(cfg, rdb, logger)
+	app, err := buildWebApp(ctx, cfg, rdb, logger)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func runWeb(ctx context.Context, args []string) error {
 	}
 	defer rdb.Close()
 
-	app, err := buildWebApp(cfg, rdb, logger)
+	app, err := buildWebApp(ctx, cfg, rdb, logger)
 	if err != nil {
 		return err
 	}
@@ -60,8 +60,11 @@ func runWeb(ctx context.Context, args []string) error {
 	return serveWeb(ctx, app, ":"+cfg.str("PORT"), logger)
 }
 
-// buildWebApp wires the Fiber app to the job pipeline over rdb.
-func buildWebApp(cfg *config, rdb *redis.Client, logger *slog.Logger) (*fiber.App, error) {
+// buildWebApp wires the Fiber app to the job pipeline over rdb. The batch
+// sweep it starts runs until ctx ends.
+func buildWebApp(
+	ctx context.Context, cfg *config, rdb *redis.Client, logger *slog.Logger,
+) (*fiber.App, error) {
 	store, err := newStore(cfg, rdb)
 	if err != nil {
 		return nil, err
@@ -81,8 +84,14 @@ func buildWebApp(cfg *config, rdb *redis.Client, logger *slog.Logger) (*fiber.Ap
 		return nil, err
 	}
 
+	// Webhooks are not wired into dermq web yet, so a batch asking for one
+	// is refused until they are.
+	batches := newBatches(enqueuer, nil, maxPixels, logger)
+	go batches.Run(ctx)
+
 	return web.New(web.Config{
 		Predictions:    enqueuer,
+		Batches:        batches,
 		MaxUploadBytes: maxUpload,
 		MaxPixels:      maxPixels,
 		Logger:         logger,
