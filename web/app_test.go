@@ -30,6 +30,12 @@ func (r *recorder) Submit(ctx context.Context, sub jobs.Submission) (*jobs.Predi
 		CreatedAt: time.Now(), Input: sub.Input}, nil
 }
 
+func (r *recorder) SubmitOnce(ctx context.Context, key string, sub jobs.Submission) (
+	*jobs.Prediction, bool, error) {
+	p, err := r.Submit(ctx, sub)
+	return p, false, err
+}
+
 func (r *recorder) Get(ctx context.Context, id string) (*jobs.Prediction, error) {
 	if r.panicOnGet {
 		panic("store exploded")

@@ -29,7 +29,7 @@ import (
 // batchTestDB is the Redis database of this file's tests. They share it
 // (every key carries a random batch or prediction id); it is flushed once
 // per run so tasks queued by an earlier run do not pile up.
-const batchTestDB = 9
+const batchTestDB = 7
 
 var flushBatchDB sync.Once
 
