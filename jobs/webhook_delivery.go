@@ -112,7 +112,9 @@ return {ARGV[1], waiting}
 
 // create records d and reports whether it must wait for an earlier delivery.
 // created is false when the prediction already had a delivery for the event.
-func (s deliveryStore) create(ctx context.Context, d *WebhookDelivery) (created, waiting bool, err error) {
+func (s deliveryStore) create(ctx context.Context, d *WebhookDelivery) (
+	created, waiting bool, err error,
+) {
 	keys := []string{s.key(d.ID), s.indexKey(d.PredictionID), s.tailKey(d.PredictionID)}
 	args := []any{d.ID, string(d.Event), s.retention.Milliseconds(), s.prefix + "webhook:",
 		"prediction_id", d.PredictionID, "event", string(d.Event), "url", d.URL,

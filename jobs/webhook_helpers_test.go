@@ -23,7 +23,7 @@ const webhookTestDB = 11
 // webhookRedis connects to REDIS_URL (default redis://localhost:6379) on the
 // webhook tests' database. Without Redis the test fails in CI and is
 // skipped elsewhere.
-func webhookRedis(t *testing.T) redis.UniversalClient {
+func webhookRedis(t testing.TB) redis.UniversalClient {
 	t.Helper()
 
 	url := os.Getenv("REDIS_URL")
@@ -39,7 +39,7 @@ func webhookRedis(t *testing.T) redis.UniversalClient {
 	return connectTestRedis(t, opts)
 }
 
-func connectTestRedis(t *testing.T, opts *redis.Options) redis.UniversalClient {
+func connectTestRedis(t testing.TB, opts *redis.Options) redis.UniversalClient {
 	t.Helper()
 
 	rdb := redis.NewClient(opts)
@@ -64,7 +64,9 @@ type webhookBundle struct {
 	webhooks *Webhooks
 }
 
-func newWebhookBundle(t *testing.T, rdb redis.UniversalClient, schedule ...time.Duration) *webhookBundle {
+func newWebhookBundle(
+	t testing.TB, rdb redis.UniversalClient, schedule ...time.Duration,
+) *webhookBundle {
 	t.Helper()
 
 	secret := newTestSecret(t)
@@ -127,7 +129,7 @@ func removeTestKeys(rdb redis.UniversalClient, cfg WebhookConfig) {
 	rdb.SRem(ctx, "asynq:queues", cfg.Queue)
 }
 
-func randomHex(t *testing.T) string {
+func randomHex(t testing.TB) string {
 	t.Helper()
 
 	b := make([]byte, 6)
@@ -155,7 +157,7 @@ type testReceiver struct {
 	calls chan receivedCall
 }
 
-func newTestReceiver(t *testing.T, secret string,
+func newTestReceiver(t testing.TB, secret string,
 	answer func(n int, _ http.ResponseWriter, r *http.Request) int) *testReceiver {
 	t.Helper()
 
@@ -179,6 +181,11 @@ func newTestReceiver(t *testing.T, secret string,
 	t.Cleanup(rc.Close)
 
 	return rc
+}
+
+// answerAlways answers every request with code.
+func answerAlways(code int) func(int, http.ResponseWriter, *http.Request) int {
+	return func(int, http.ResponseWriter, *http.Request) int { return code }
 }
 
 // next waits for the receiver's next request.

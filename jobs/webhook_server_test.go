@@ -15,7 +15,7 @@ func TestWebhookDeliveryIsSignedAndRecorded(t *testing.T) {
 	t.Parallel()
 
 	b := newWebhookBundle(t, webhookRedis(t))
-	rc := newTestReceiver(t, b.secret, func(int, http.ResponseWriter, *http.Request) int { return http.StatusNoContent })
+	rc := newTestReceiver(t, b.secret, answerAlways(http.StatusNoContent))
 	b.startServer(t)
 
 	b.emit(t, "pred-signed", rc.URL, WebhookEventCompleted)
@@ -40,7 +40,7 @@ func TestWebhookEventsFilter(t *testing.T) {
 	t.Parallel()
 
 	b := newWebhookBundle(t, webhookRedis(t))
-	rc := newTestReceiver(t, b.secret, func(int, http.ResponseWriter, *http.Request) int { return http.StatusOK })
+	rc := newTestReceiver(t, b.secret, answerAlways(http.StatusOK))
 	b.startServer(t)
 
 	b.emit(t, "pred-filter", rc.URL, WebhookEventStart)
@@ -137,7 +137,7 @@ func TestWebhookGoneStopsRetries(t *testing.T) {
 	t.Parallel()
 
 	b := newWebhookBundle(t, webhookRedis(t), 50*time.Millisecond, 50*time.Millisecond)
-	rc := newTestReceiver(t, b.secret, func(int, http.ResponseWriter, *http.Request) int { return http.StatusGone })
+	rc := newTestReceiver(t, b.secret, answerAlways(http.StatusGone))
 	b.startServer(t)
 
 	b.emit(t, "pred-gone", rc.URL, WebhookEventCompleted)
@@ -223,7 +223,7 @@ func TestWebhookReplayRefusals(t *testing.T) {
 	t.Parallel()
 
 	b := newWebhookBundle(t, webhookRedis(t))
-	rc := newTestReceiver(t, b.secret, func(int, http.ResponseWriter, *http.Request) int { return http.StatusOK })
+	rc := newTestReceiver(t, b.secret, answerAlways(http.StatusOK))
 
 	b.emit(t, "pred-pending", rc.URL, WebhookEventCompleted)
 	deliveries, err := b.webhooks.Deliveries(context.Background(), "pred-pending")
@@ -255,7 +255,7 @@ func TestWebhookRefusedDestinationFailsWithReason(t *testing.T) {
 
 	b := newWebhookBundle(t, webhookRedis(t), 50*time.Millisecond)
 	b.cfg.Allow = nil
-	rc := newTestReceiver(t, b.secret, func(int, http.ResponseWriter, *http.Request) int { return http.StatusOK })
+	rc := newTestReceiver(t, b.secret, answerAlways(http.StatusOK))
 	b.startServer(t)
 
 	port := rc.URL[strings.LastIndex(rc.URL, ":"):]

@@ -20,7 +20,7 @@ const (
 	specSignature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 )
 
-func newTestSecret(t *testing.T) string {
+func newTestSecret(t testing.TB) string {
 	t.Helper()
 
 	key := make([]byte, 32)

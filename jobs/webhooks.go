@@ -86,7 +86,8 @@ func (w *Webhooks) enqueueOrFail(ctx context.Context, d *WebhookDelivery, taskID
 		return nil
 	}
 
-	if _, ferr := w.store.finish(ctx, d, DeliveryFailed, "could not be queued: "+err.Error()); ferr != nil {
+	reason := "could not be queued: " + err.Error()
+	if _, ferr := w.store.finish(ctx, d, DeliveryFailed, reason); ferr != nil {
 		return errors.Join(err, ferr)
 	}
 	return err
@@ -112,14 +113,18 @@ func (w *Webhooks) enqueue(ctx context.Context, deliveryID, taskID string) error
 
 // Deliveries lists a prediction's deliveries with their attempts, oldest
 // first.
-func (w *Webhooks) Deliveries(ctx context.Context, predictionID string) ([]WebhookDelivery, error) {
+func (w *Webhooks) Deliveries(
+	ctx context.Context, predictionID string,
+) ([]WebhookDelivery, error) {
 	return w.store.list(ctx, predictionID)
 }
 
 // Replay sends an ended delivery again: same webhook-id and body, a fresh
 // timestamp and signature, and a fresh retry schedule. It returns
 // ErrDeliveryNotFound or ErrDeliveryPending when it cannot.
-func (w *Webhooks) Replay(ctx context.Context, predictionID, deliveryID string) (*WebhookDelivery, error) {
+func (w *Webhooks) Replay(
+	ctx context.Context, predictionID, deliveryID string,
+) (*WebhookDelivery, error) {
 	if !w.Enabled() {
 		return nil, ErrNoWebhookSecret
 	}
