@@ -44,8 +44,9 @@ type WebhookConfig struct {
 	// (DERMQ_WEBHOOK_ALLOW). Defaults to none.
 	Allow []string
 	// RetrySchedule is the delay before each retry; the number of entries is
-	// the number of retries (DERMQ_WEBHOOK_RETRY_SCHEDULE). Defaults to
-	// DefaultWebhookRetrySchedule.
+	// the number of retries (DERMQ_WEBHOOK_RETRY_SCHEDULE). asynq keeps retry
+	// times in whole seconds, so a delay may end up to a second early.
+	// Defaults to DefaultWebhookRetrySchedule.
 	RetrySchedule []time.Duration
 	// Timeout bounds one attempt, from dialling to the end of the answer
 	// (DERMQ_WEBHOOK_TIMEOUT). Defaults to 10 seconds.

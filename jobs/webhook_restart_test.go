@@ -30,8 +30,8 @@ func (b *webhookBundle) waitRetryQueued(t *testing.T) {
 			t.Fatal("no task waited for a retry within 10 s")
 		}
 
-		info, err := inspector.GetQueueInfo(b.cfg.Queue)
-		if err == nil && info.Retry == 1 {
+		retrying, err := inspector.ListRetryTasks(b.cfg.Queue)
+		if err == nil && len(retrying) == 1 {
 			return
 		}
 	}
@@ -47,7 +47,8 @@ func failOnce(n int, _ http.ResponseWriter, _ *http.Request) int {
 func TestWebhookSurvivesAServerRestartBetweenAttempts(t *testing.T) {
 	t.Parallel()
 
-	b := newWebhookBundle(t, webhookRedis(t), 400*time.Millisecond)
+	// asynq keeps retry times in whole seconds: a 2 s delay waits 1 to 2 s.
+	b := newWebhookBundle(t, webhookRedis(t), 2*time.Second)
 	rc := newTestReceiver(t, b.secret, failOnce)
 	first := b.startServer(t)
 
@@ -56,7 +57,7 @@ func TestWebhookSurvivesAServerRestartBetweenAttempts(t *testing.T) {
 	b.waitRetryQueued(t)
 	first.Shutdown()
 
-	rc.none(t, time.Second)
+	rc.none(t, 2500*time.Millisecond)
 	b.startServer(t)
 
 	if call := rc.next(t); call.number != 2 || call.verifyErr != nil {
@@ -142,7 +143,7 @@ func TestWebhookSurvivesARedisRestartBetweenAttempts(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	waitPing(t, rdb)
 
-	b := newWebhookBundle(t, rdb, 1500*time.Millisecond)
+	b := newWebhookBundle(t, rdb, 2*time.Second)
 	rc := newTestReceiver(t, b.secret, failOnce)
 	b.startServer(t)
 
