@@ -42,7 +42,7 @@ func NewWebhookServer(cfg WebhookConfig) (*WebhookServer, error) {
 		TaskCheckInterval:        cfg.PollInterval,
 		DelayedTaskCheckInterval: cfg.PollInterval,
 		ShutdownTimeout:          cfg.Timeout + 5*time.Second,
-		Logger:                   webhookAsynqLogger{logger: cfg.Logger.With("component", "webhooks")},
+		Logger:                   asynqLogger{logger: cfg.Logger.With("component", "webhooks")},
 		LogLevel:                 asynq.WarnLevel,
 	})
 
