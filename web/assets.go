@@ -36,3 +36,13 @@ func staticHandler() fiber.Handler {
 		MaxAge:     3600,
 	})
 }
+
+// percent shows a probability as a percentage, never rounding a small one
+// down to zero.
+func percent(p float64) string {
+	if p > 0 && p < 0.001 {
+		return "<0.1%"
+	}
+
+	return fmt.Sprintf("%.1f%%", p*100)
+}
