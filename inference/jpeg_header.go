@@ -52,7 +52,7 @@ func readJPEGHeader(data []byte) (jpegHeader, error) {
 				return h, corruptError(FormatJPEG, fmt.Errorf("scan before frame header"))
 			}
 			h.scanStart = next
-			return h, nil
+			return h, h.checkScanCount(data)
 		case isSOFMarker(marker):
 			if sawSOF {
 				return h, corruptError(FormatJPEG, fmt.Errorf("two frame headers"))
@@ -165,4 +165,25 @@ func checkSOFType(marker byte) error {
 		return unsupportedFeatureError("JPEG", "arithmetic coding", advice)
 	}
 	return unsupportedFeatureError("JPEG", "hierarchical coding", advice)
+}
+
+// maxProgressiveScans bounds the scans of a progressive JPEG. Each scan can
+// revisit every block of the image for a few bytes of input, so a small
+// file with thousands of scans would hold a worker for minutes; real
+// encoders write about ten.
+const maxProgressiveScans = 200
+
+// checkScanCount refuses a progressive JPEG with too many scans. Markers
+// cannot occur inside entropy-coded data (0xff is stuffed), so every
+// 0xff 0xda pair is a scan header.
+func (h *jpegHeader) checkScanCount(data []byte) error {
+	if !h.progressive {
+		return nil
+	}
+	sos := []byte{0xff, markerSOS}
+	if n := bytes.Count(data[h.scanStart:], sos) + 1; n > maxProgressiveScans {
+		return unsupportedFeatureError("JPEG", fmt.Sprintf("%d progressive scans", n),
+			"re-save as a standard JPEG")
+	}
+	return nil
 }
