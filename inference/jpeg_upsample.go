@@ -77,11 +77,9 @@ func (p ycbcrPlanes) toRGBA(orientation int) *image.NRGBA {
 			}
 			return
 		}
-		// Tall bands make the columns a quarter turn writes longer.
-		const bandRows = 64
-		band := image.NewNRGBA(image.Rect(0, 0, p.width, bandRows))
-		for b0 := y0; b0 < y1; b0 += bandRows {
-			b1 := min(b0+bandRows, y1)
+		band := image.NewNRGBA(image.Rect(0, 0, p.width, min(bandRows(p.width), y1-y0)))
+		for b0 := y0; b0 < y1; b0 += band.Rect.Dy() {
+			b1 := min(b0+band.Rect.Dy(), y1)
 			for y := b0; y < b1; y++ {
 				conv.row(band.Pix[(y-b0)*band.Stride:], y)
 			}
@@ -89,6 +87,13 @@ func (p ycbcrPlanes) toRGBA(orientation int) *image.NRGBA {
 		}
 	})
 	return dst
+}
+
+// bandRows is how many rows of a given width a band holds: tall bands make
+// the runs a quarter turn writes to each destination row long, within
+// about 4 MB per band.
+func bandRows(width int) int {
+	return min(max((4<<20)/(width*4), 16), 256)
 }
 
 // forStrips calls fn on consecutive row ranges of [0, height), one

@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"encoding/binary"
 	"image"
 	"math"
 )
@@ -154,10 +155,10 @@ func resampleAcross(src *image.NRGBA, width int, rw resampleWeights) *image.NRGB
 				r, g, b := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)),
 					int32(1<<(precisionBits-1))
 				for i, w := range ws {
-					p := px[i*4 : i*4+3 : i*4+3]
-					r += int32(p[0]) * w
-					g += int32(p[1]) * w
-					b += int32(p[2]) * w
+					p := binary.LittleEndian.Uint32(px[i*4:])
+					r += int32(p&0xff) * w
+					g += int32(p>>8&0xff) * w
+					b += int32(p>>16&0xff) * w
 				}
 				o := out[x*4 : x*4+4 : x*4+4]
 				o[0], o[1], o[2], o[3] = clip8(r), clip8(g), clip8(b), 0xff
