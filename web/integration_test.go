@@ -76,7 +76,12 @@ func realEngine(t *testing.T) *inference.Engine {
 	t.Helper()
 
 	model := filepath.Join(repoRoot(t), "models", "demo.onnx")
-	engine, err := inference.NewEngine(inference.Options{ModelPath: model})
+	library, err := inference.EnsureLibrary(context.Background(), slog.Default())
+	if err != nil {
+		requireOrSkip(t, "onnx runtime missing: %v", err)
+	}
+	engine, err := inference.NewEngine(inference.Options{ModelPath: model,
+		LibraryPath: library})
 	if errors.Is(err, inference.ErrLibraryNotFound) {
 		requireOrSkip(t, "onnx runtime missing: %v", err)
 	}
