@@ -149,10 +149,14 @@ func (h *camHead) backward(values map[string]*tensor, class int) *tensor {
 			continue
 		}
 		in := h.gather(values, op.inputs)
-		for i, g := range op.backward(in, values[op.output], grad) {
-			name := op.inputs[i]
-			if _, isConst := h.consts[name]; !isConst {
-				accumulate(grads, name, g)
+		need := make([]bool, len(op.inputs))
+		for i, name := range op.inputs {
+			_, isConst := h.consts[name]
+			need[i] = !isConst
+		}
+		for i, g := range op.backward(in, values[op.output], grad, need) {
+			if need[i] && g != nil {
+				accumulate(grads, op.inputs[i], g)
 			}
 		}
 	}

@@ -6,7 +6,8 @@ import (
 )
 
 // gemm makes op a Gemm: alpha * A' * B' + beta * C, where A' and B' are A
-// and B, transposed when transA or transB is set.
+// and B, transposed when transA or transB is set. A transposed B (the
+// PyTorch Linear layout) is read in place, never copied.
 func (op *headOp) gemm(n *onnxNode) error {
 	transA, transB := attrInt(n, "transA", 0) != 0, attrInt(n, "transB", 0) != 0
 	alpha, beta := attrFloat(n, "alpha", 1), attrFloat(n, "beta", 1)
@@ -16,46 +17,63 @@ func (op *headOp) gemm(n *onnxNode) error {
 	}
 
 	op.forward = func(in []*tensor) (*tensor, error) {
-		if len(in[0].shape) != 2 || len(in[1].shape) != 2 {
-			return nil, fmt.Errorf("gemm of shapes %v and %v", in[0].shape, in[1].shape)
+		m, k, nn, err := gemmDims(in[0], in[1], transA, transB)
+		if err != nil {
+			return nil, err
 		}
-		a, m, k := maybeTransposed(in[0], transA)
-		b, kb, nn := maybeTransposed(in[1], transB)
-		if k != kb {
-			return nil, fmt.Errorf("gemm of shapes %v and %v", in[0].shape, in[1].shape)
-		}
-		out := &tensor{shape: []int{m, nn}, data: matmul(a, b, m, k, nn)}
+		a := rowMajor(in[0], transA)
+		out := &tensor{shape: []int{m, nn}, data: matmulB(a, in[1].data, m, k, nn, transB)}
 		return addScaledBias(out, alpha, beta, in[2:])
 	}
-	op.backward = func(in []*tensor, out, grad *tensor) []*tensor {
-		a, m, k := maybeTransposed(in[0], transA)
-		b, _, nn := maybeTransposed(in[1], transB)
-		da := matmul(grad.data, transpose2D(b, k, nn), m, nn, k)
-		db := matmul(transpose2D(a, m, k), grad.data, k, m, nn)
-		scale(da, alpha)
-		scale(db, alpha)
-		grads := []*tensor{
-			fromMaybeTransposed(da, m, k, transA),
-			fromMaybeTransposed(db, k, nn, transB),
+	op.backward = func(in []*tensor, out, grad *tensor, need []bool) []*tensor {
+		m, k, nn, _ := gemmDims(in[0], in[1], transA, transB)
+		grads := make([]*tensor, len(in))
+		if need[0] {
+			da := matmulB(grad.data, in[1].data, m, nn, k, !transB)
+			scale(da, alpha)
+			grads[0] = fromMaybeTransposed(da, m, k, transA)
 		}
-		if len(in) > 2 {
+		if need[1] {
+			a := rowMajor(in[0], transA)
+			db := matmul(transpose2D(a, m, k), grad.data, k, m, nn)
+			scale(db, alpha)
+			grads[1] = fromMaybeTransposed(db, k, nn, transB)
+		}
+		if len(in) > 2 && need[2] {
 			dc := &tensor{shape: grad.shape, data: append([]float64(nil), grad.data...)}
 			scale(dc.data, beta)
-			grads = append(grads, unbroadcast(dc, in[2].shape))
+			grads[2] = unbroadcast(dc, in[2].shape)
 		}
 		return grads
 	}
 	return nil
 }
 
-// maybeTransposed returns the data of a matrix, transposed when asked, with
-// its resulting rows and columns.
-func maybeTransposed(t *tensor, trans bool) ([]float64, int, int) {
-	rows, cols := t.shape[0], t.shape[1]
-	if !trans {
-		return t.data, rows, cols
+// gemmDims checks the operands of a Gemm and returns its m, k and n.
+func gemmDims(a, b *tensor, transA, transB bool) (m, k, n int, err error) {
+	if len(a.shape) != 2 || len(b.shape) != 2 {
+		return 0, 0, 0, fmt.Errorf("gemm of shapes %v and %v", a.shape, b.shape)
 	}
-	return transpose2D(t.data, rows, cols), cols, rows
+	m, k = a.shape[0], a.shape[1]
+	if transA {
+		m, k = k, m
+	}
+	kb, n := b.shape[0], b.shape[1]
+	if transB {
+		kb, n = n, kb
+	}
+	if k != kb {
+		return 0, 0, 0, fmt.Errorf("gemm of shapes %v and %v", a.shape, b.shape)
+	}
+	return m, k, n, nil
+}
+
+// rowMajor returns a matrix's data, transposed when asked.
+func rowMajor(t *tensor, trans bool) []float64 {
+	if !trans {
+		return t.data
+	}
+	return transpose2D(t.data, t.shape[0], t.shape[1])
 }
 
 // fromMaybeTransposed turns the gradient of a (rows x cols) product operand
@@ -65,6 +83,28 @@ func fromMaybeTransposed(d []float64, rows, cols int, trans bool) *tensor {
 		return &tensor{shape: []int{rows, cols}, data: d}
 	}
 	return &tensor{shape: []int{cols, rows}, data: transpose2D(d, rows, cols)}
+}
+
+// matmulB multiplies a (m x k) by a k x n matrix stored in b, or, when
+// bTransposed is set, by the transpose of an n x k matrix stored in b. The
+// transposed case is a dot product of rows, read in place.
+func matmulB(a, b []float64, m, k, n int, bTransposed bool) []float64 {
+	if !bTransposed {
+		return matmul(a, b, m, k, n)
+	}
+	out := make([]float64, m*n)
+	for i := range m {
+		row := a[i*k : (i+1)*k]
+		for j := range n {
+			col := b[j*k : (j+1)*k]
+			sum := 0.0
+			for p, v := range row {
+				sum += v * col[p]
+			}
+			out[i*n+j] = sum
+		}
+	}
+	return out
 }
 
 // addScaledBias returns alpha*out + beta*bias, the bias broadcast.
@@ -112,14 +152,18 @@ func matmulForward(in []*tensor) (*tensor, error) {
 	return &tensor{shape: shape, data: matmul(in[0].data, in[1].data, m, k, n)}, nil
 }
 
-func matmulBackward(in []*tensor, out, grad *tensor) []*tensor {
+func matmulBackward(in []*tensor, out, grad *tensor, need []bool) []*tensor {
 	m, k, n, _, _ := matmulDims(in[0].shape, in[1].shape)
-	da := matmul(grad.data, transpose2D(in[1].data, k, n), m, n, k)
-	db := matmul(transpose2D(in[0].data, m, k), grad.data, k, m, n)
-	return []*tensor{
-		{shape: in[0].shape, data: da},
-		{shape: in[1].shape, data: db},
+	grads := make([]*tensor, 2)
+	if need[0] {
+		da := matmulB(grad.data, in[1].data, m, n, k, true)
+		grads[0] = &tensor{shape: in[0].shape, data: da}
 	}
+	if need[1] {
+		db := matmul(transpose2D(in[0].data, m, k), grad.data, k, m, n)
+		grads[1] = &tensor{shape: in[1].shape, data: db}
+	}
+	return grads
 }
 
 // softmax makes op a Softmax. Before opset 13 the input is seen as a matrix
@@ -152,7 +196,7 @@ func (op *headOp) softmax(n *onnxNode, opset int64) {
 		}
 		return out, nil
 	}
-	op.backward = func(in []*tensor, out, grad *tensor) []*tensor {
+	op.backward = func(in []*tensor, out, grad *tensor, _ []bool) []*tensor {
 		dx := newTensor(in[0].shape)
 		outer, size, inner := groups(in[0].shape)
 		for o := range outer {

@@ -16,8 +16,9 @@ type headOp struct {
 	// forward computes the output from the inputs.
 	forward func(in []*tensor) (*tensor, error)
 	// backward returns the gradient of each input from the gradient of the
-	// output.
-	backward func(in []*tensor, out, grad *tensor) []*tensor
+	// output. need says which inputs want one; an op may leave the others
+	// nil, which saves the costly gradient of a large weight matrix.
+	backward func(in []*tensor, out, grad *tensor, need []bool) []*tensor
 }
 
 // errUnsupportedOp marks a head node DermQ cannot replay.
@@ -76,7 +77,7 @@ func (op *headOp) elementwise(f unaryFunc) {
 		}
 		return out, nil
 	}
-	op.backward = func(in []*tensor, out, grad *tensor) []*tensor {
+	op.backward = func(in []*tensor, out, grad *tensor, _ []bool) []*tensor {
 		dx := newTensor(in[0].shape)
 		for i, x := range in[0].data {
 			dx.data[i] = grad.data[i] * f.df(x, out.data[i])
@@ -99,7 +100,7 @@ func (op *headOp) binary(kind string) {
 		}
 		return out, nil
 	}
-	op.backward = func(in []*tensor, out, grad *tensor) []*tensor {
+	op.backward = func(in []*tensor, out, grad *tensor, _ []bool) []*tensor {
 		a, b := broadcastIndex(in[0].shape, out.shape), broadcastIndex(in[1].shape, out.shape)
 		da, db := newTensor(out.shape), newTensor(out.shape)
 		for i, g := range grad.data {
@@ -217,7 +218,7 @@ func (op *headOp) batchNorm(g *onnxGraph, n *onnxNode) error {
 		}
 		return out, nil
 	}
-	op.backward = func(in []*tensor, out, grad *tensor) []*tensor {
+	op.backward = func(in []*tensor, out, grad *tensor, _ []bool) []*tensor {
 		dx := newTensor(in[0].shape)
 		for i, g := range grad.data {
 			dx.data[i] = g * scale[channel(in[0].shape, i)]
@@ -249,7 +250,7 @@ func (op *headOp) transpose(n *onnxNode) {
 		}
 		return in[0].transposed(p), nil
 	}
-	op.backward = func(in []*tensor, out, grad *tensor) []*tensor {
+	op.backward = func(in []*tensor, out, grad *tensor, _ []bool) []*tensor {
 		p := perm(len(in[0].shape))
 		inverse := make([]int, len(p))
 		for i, v := range p {
@@ -272,7 +273,7 @@ func isPermutation(p []int) bool {
 }
 
 // reshapeBackward gives a reshaping op's input gradient.
-func reshapeBackward(in []*tensor, out, grad *tensor) []*tensor {
+func reshapeBackward(in []*tensor, out, grad *tensor, _ []bool) []*tensor {
 	return []*tensor{grad.reshaped(in[0].shape)}
 }
 
