@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -177,5 +179,26 @@ func TestEngineIsSafeForConcurrentUse(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("concurrent predictions did not finish")
 		}
+	}
+}
+
+func TestDynamicSizeNeedsTheManifestSize(t *testing.T) {
+	t.Parallel()
+	model, err := os.ReadFile(fixturePath("nchw_dynamic_size", ".onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dynamic.onnx")
+	if err := os.WriteFile(path, model, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dynamic.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = NewEngine(Options{ModelPath: path, LibraryPath: testLibrary})
+	if err == nil || !strings.Contains(err.Error(), "manifest field input.size:") {
+		t.Fatalf("got %v, want an error naming input.size", err)
 	}
 }

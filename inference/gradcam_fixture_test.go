@@ -18,6 +18,7 @@ var gradcamFixtures = []string{
 	"nhwc_reducemean_softmax",
 	"nhwc_reducemean_axes_input",
 	"nhwc_quantized_dense",
+	"nchw_dynamic_size",
 }
 
 // fixtureRef is one NAME.ref.json: torch autograd's answers.

@@ -122,13 +122,15 @@ def cases(forward, shape, channel_axis, probabilities_from_logits=True):
     return out
 
 
-def export_torch(model, name, opset):
-    """Export a Classifier with the stock torch exporter; returns the model."""
+def export_torch(model, name, opset, dynamic_size=False):
+    """Export a Classifier with the stock torch exporter; returns the model.
+    With dynamic_size the input's height and width are symbolic too."""
     buf = io.BytesIO()
     x = torch.zeros(1, 3, SIZE, SIZE)
+    axes = {0: "batch", 2: "height", 3: "width"} if dynamic_size else {0: "batch"}
     torch.onnx.export(model, x, buf, opset_version=opset, input_names=["input"],
                       output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+                      dynamic_axes={"input": axes, "logits": {0: "batch"}})
     return onnx.load_from_string(buf.getvalue())
 
 
@@ -158,9 +160,10 @@ def save(name, proto, manifest, ref):
         f.write("\n")
 
 
-def torch_fixture(name, head, opset, note, gradcam=True, dropout=False):
+def torch_fixture(name, head, opset, note, gradcam=True, dropout=False,
+                  manifest=None):
     model = Classifier(head).eval()
-    proto = export_torch(model, name, opset)
+    proto = export_torch(model, name, opset, dynamic_size=manifest is not None)
     if dropout:
         proto = insert_dropout(proto)
     ref = {
@@ -169,7 +172,7 @@ def torch_fixture(name, head, opset, note, gradcam=True, dropout=False):
         "gradcam": gradcam,
         "cases": cases(model.activation_and_logits, (1, 3, SIZE, SIZE), 1),
     }
-    save(name, proto, {"name": name, "version": "1"}, ref)
+    save(name, proto, manifest or {"name": name, "version": "1"}, ref)
 
 
 class KerasStyle(torch.nn.Module):
@@ -295,6 +298,11 @@ def main():
     keras_fixture("nhwc_quantized_dense", 13,
                   "a dense layer with int8 weights (DequantizeLinear): gradcam_error",
                   quantized=True)
+    torch_fixture(
+        "nchw_dynamic_size",
+        torch.nn.Linear(12, CLASSES), 13,
+        "PyTorch export with dynamic height and width: the manifest gives the size",
+        manifest={"name": "nchw_dynamic_size", "input": {"size": [SIZE, SIZE]}})
 
 
 if __name__ == "__main__":
