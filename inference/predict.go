@@ -41,7 +41,9 @@ func (e *Engine) Predict(ctx context.Context, data []byte, req Request) (*Result
 }
 
 // render fills the display photo and, when Grad-CAM succeeded, the heatmap.
+// The photo is scaled down once and shared by both.
 func (e *Engine) render(img image.Image, res *Result) error {
+	img = fitDisplay(img, e.opts.DisplaySize)
 	display, err := DisplayJPEG(img, e.opts.DisplaySize)
 	if err != nil {
 		return err
