@@ -118,7 +118,7 @@ func (e *Enqueuer) enqueue(ctx context.Context, p *Prediction) error {
 // (a worker died holding it on every attempt) is marked failed here.
 func (e *Enqueuer) Get(ctx context.Context, id string) (*Prediction, error) {
 	p, err := e.store.Get(ctx, id)
-	if err != nil || p.Status.Terminal() {
+	if err != nil || p.Status.Terminal() || !stale(p) {
 		return p, err
 	}
 

@@ -92,21 +92,25 @@ func (h *Handler) run(ctx context.Context, log *slog.Logger, payload PredictPayl
 		return fmt.Errorf("predicting %s: %w", payload.ID, err)
 	}
 
-	if err := h.succeed(ctx, payload.ID, res); err != nil {
+	took := time.Since(start)
+	if err := h.succeed(ctx, payload.ID, res, took); err != nil {
 		return err
 	}
 
 	log.Info("prediction succeeded", "label", res.Class.Label,
-		"probability", res.Class.Probability, "duration_ms", time.Since(start).Milliseconds())
+		"probability", res.Class.Probability, "duration_ms", took.Milliseconds())
 	return nil
 }
 
-func (h *Handler) succeed(ctx context.Context, id string, res *inference.Result) error {
+func (h *Handler) succeed(
+	ctx context.Context, id string, res *inference.Result, took time.Duration,
+) error {
 	if err := h.store.SaveImages(ctx, id, res.Display, res.Heatmap); err != nil {
 		return err
 	}
 
-	_, err := h.store.MarkSucceeded(ctx, id, res)
+	m := Metrics{PredictMS: float64(took.Microseconds()) / 1000}
+	_, err := h.store.MarkSucceeded(ctx, id, res, m)
 	if err != nil && !errors.Is(err, ErrFinished) {
 		return err
 	}

@@ -37,6 +37,9 @@ type Prediction struct {
 	Output *Output `json:"output"`
 	// Error is set once the prediction failed.
 	Error *ErrorInfo `json:"error"`
+	// Metrics are the worker's own timings, set once the prediction
+	// succeeded.
+	Metrics *Metrics `json:"metrics,omitempty"`
 	// Attempts counts how many times a worker started this prediction.
 	Attempts int `json:"attempts"`
 	// Webhook is the URL to notify, if the client asked for one.
@@ -75,6 +78,14 @@ type Input struct {
 // Output is what a succeeded prediction produced: the inference result
 // without the images, which the Store keeps under their own keys.
 type Output = inference.Result
+
+// Metrics are what the worker measured while running a prediction.
+type Metrics struct {
+	// PredictMS is how long the model's Predict call took, in milliseconds:
+	// decoding, inference, Grad-CAM and rendering. The rest of the time from
+	// upload to completion is the queue's own overhead.
+	PredictMS float64 `json:"predict_ms"`
+}
 
 // ErrorInfo says why a prediction failed, in words for the person who
 // uploaded the image.

@@ -4,9 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hibiken/asynq"
 )
+
+// reconcileAfter is how long a prediction stays unfinished before a read
+// checks it against the queue. Younger ones are surely still queued or
+// running, and polling clients read them often.
+const reconcileAfter = 30 * time.Second
+
+// stale reports whether p has gone without news long enough to be checked
+// against the queue.
+func stale(p *Prediction) bool {
+	last := p.CreatedAt
+	if p.StartedAt != nil {
+		last = *p.StartedAt
+	}
+
+	return time.Since(last) > reconcileAfter
+}
 
 // reconcile checks an unfinished prediction against its queue task. When
 // the queue no longer holds a live task (it archived the task after its

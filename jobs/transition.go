@@ -32,11 +32,15 @@ func (s *Store) MarkProcessing(ctx context.Context, id string) (*Prediction, err
 	})
 }
 
-// MarkSucceeded records the output of prediction id.
-func (s *Store) MarkSucceeded(ctx context.Context, id string, out *Output) (*Prediction, error) {
+// MarkSucceeded records the output of prediction id and the worker's
+// metrics.
+func (s *Store) MarkSucceeded(
+	ctx context.Context, id string, out *Output, m Metrics,
+) (*Prediction, error) {
 	return s.finish(ctx, id, func(p *Prediction) {
 		p.Status = StatusSucceeded
 		p.Output = out
+		p.Metrics = &m
 	})
 }
 

@@ -22,7 +22,7 @@ type WorkerConfig struct {
 	// behind a batch.
 	Queues map[string]int
 	// PollInterval is how often an idle worker asks Redis for work; a new
-	// task waits about this long before it starts. Defaults to 20ms.
+	// task waits about half this long before it starts. Defaults to 10ms.
 	PollInterval time.Duration
 	// ShutdownTimeout is how long Shutdown lets a running task finish
 	// before it is handed back to the queue. Defaults to 30 seconds.
@@ -39,7 +39,7 @@ func (c *WorkerConfig) fillDefaults() {
 		c.Queues = map[string]int{QueuePredict: 2, QueueBatch: 1}
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 20 * time.Millisecond
+		c.PollInterval = 10 * time.Millisecond
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 30 * time.Second

@@ -36,7 +36,7 @@ type stack struct {
 }
 
 // requireOrSkip fails the test in CI and skips it elsewhere.
-func requireOrSkip(t *testing.T, format string, args ...any) {
+func requireOrSkip(t testing.TB, format string, args ...any) {
 	t.Helper()
 
 	if os.Getenv("CI") != "" {
@@ -45,7 +45,7 @@ func requireOrSkip(t *testing.T, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-func integrationRedis(t *testing.T) *redis.Client {
+func integrationRedis(t testing.TB) *redis.Client {
 	t.Helper()
 
 	url := os.Getenv("REDIS_URL")
@@ -72,7 +72,7 @@ func integrationRedis(t *testing.T) *redis.Client {
 	return rdb
 }
 
-func realEngine(t *testing.T) *inference.Engine {
+func realEngine(t testing.TB) *inference.Engine {
 	t.Helper()
 
 	model := filepath.Join(repoRoot(t), "models", "demo.onnx")
@@ -94,7 +94,7 @@ func realEngine(t *testing.T) *inference.Engine {
 }
 
 // startStack runs web and worker until the test ends.
-func startStack(t *testing.T, predictor jobs.Predictor) *stack {
+func startStack(t testing.TB, predictor jobs.Predictor) *stack {
 	t.Helper()
 
 	rdb := integrationRedis(t)
@@ -129,7 +129,7 @@ type apiAnswer struct {
 	err    errorDetail
 }
 
-func (s *stack) post(t *testing.T, name string, data []byte) apiAnswer {
+func (s *stack) post(t testing.TB, name string, data []byte) apiAnswer {
 	t.Helper()
 
 	var body bytes.Buffer
@@ -146,7 +146,7 @@ func (s *stack) post(t *testing.T, name string, data []byte) apiAnswer {
 	return readAnswer(t, resp)
 }
 
-func (s *stack) get(t *testing.T, url string) apiAnswer {
+func (s *stack) get(t testing.TB, url string) apiAnswer {
 	t.Helper()
 
 	resp, err := s.client.Get(url)
@@ -157,7 +157,7 @@ func (s *stack) get(t *testing.T, url string) apiAnswer {
 	return readAnswer(t, resp)
 }
 
-func readAnswer(t *testing.T, resp *http.Response) apiAnswer {
+func readAnswer(t testing.TB, resp *http.Response) apiAnswer {
 	t.Helper()
 	defer resp.Body.Close()
 
@@ -182,7 +182,7 @@ func readAnswer(t *testing.T, resp *http.Response) apiAnswer {
 }
 
 // wait polls a prediction until it finishes.
-func (s *stack) wait(t *testing.T, v view) view {
+func (s *stack) wait(t testing.TB, v view) view {
 	t.Helper()
 
 	deadline := time.After(2 * time.Minute)
@@ -206,7 +206,7 @@ func (s *stack) wait(t *testing.T, v view) view {
 }
 
 // imageSize fetches an image resource and returns its format and size.
-func (s *stack) imageSize(t *testing.T, url string) (string, string, image.Point) {
+func (s *stack) imageSize(t testing.TB, url string) (string, string, image.Point) {
 	t.Helper()
 
 	resp, err := s.client.Get(url)
@@ -243,7 +243,7 @@ func closeTo(got, want image.Point) bool {
 	return dx >= -1 && dx <= 1 && dy >= -1 && dy <= 1 && max(got.X, got.Y) == max(want.X, want.Y)
 }
 
-func sharedFiles(t *testing.T, folder string) []string {
+func sharedFiles(t testing.TB, folder string) []string {
 	t.Helper()
 
 	entries, err := os.ReadDir(filepath.Join(sharedData(t), folder))

@@ -8,14 +8,14 @@ import (
 
 // sharedData returns the team's shared test data folder, ../shared/data
 // beside the repository root.
-func sharedData(t *testing.T) string {
+func sharedData(t testing.TB) string {
 	t.Helper()
 
 	return filepath.Join(repoRoot(t), "..", "shared", "data")
 }
 
 // repoRoot returns the folder holding go.mod.
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 
 	dir, err := os.Getwd()
@@ -34,7 +34,7 @@ func repoRoot(t *testing.T) string {
 	}
 }
 
-func readShared(t *testing.T, rel string) []byte {
+func readShared(t testing.TB, rel string) []byte {
 	t.Helper()
 
 	data, err := os.ReadFile(filepath.Join(sharedData(t), rel))

@@ -17,6 +17,7 @@ type view struct {
 	Input       jobs.Input      `json:"input"`
 	Output      *jobs.Output    `json:"output"`
 	Error       *jobs.ErrorInfo `json:"error"`
+	Metrics     *jobs.Metrics   `json:"metrics"`
 	URLs        urls            `json:"urls"`
 }
 
@@ -42,6 +43,7 @@ func newView(c *fiber.Ctx, p *jobs.Prediction) view {
 		Input:       p.Input,
 		Output:      p.Output,
 		Error:       p.Error,
+		Metrics:     p.Metrics,
 		URLs: urls{
 			Get:     api,
 			Page:    base + "/predictions/" + p.ID,

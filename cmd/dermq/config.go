@@ -36,7 +36,7 @@ var environment = []envVar{
 	{name: "DERMQ_RETENTION", def: "24h",
 		desc: "how long results, heatmaps and uploads are kept"},
 	{name: "DERMQ_CONCURRENCY", def: "1", desc: "predictions one worker runs at once"},
-	{name: "DERMQ_POLL_INTERVAL", def: "20ms", desc: "how often an idle worker asks for work"},
+	{name: "DERMQ_POLL_INTERVAL", def: "10ms", desc: "how often an idle worker asks for work"},
 	{name: "DERMQ_JOB_TIMEOUT", def: "5m", desc: "time limit of one prediction attempt"},
 	{name: "DERMQ_MAX_RETRY", def: "6",
 		desc: "retries after infrastructure errors or a worker that died"},
