@@ -79,13 +79,15 @@ func NewEngine(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// readModel parses the graph and manifest and plans Grad-CAM. The model's
-// bytes are not kept: the session reads the file again when it loads.
+// readModel parses the graph and manifest and plans Grad-CAM. The model is
+// read through a memory map released before returning: nothing kept points
+// into it (names, shapes and head weights are copies).
 func (e *Engine) readModel() error {
-	raw, err := os.ReadFile(e.opts.ModelPath)
+	raw, release, err := mapModel(e.opts.ModelPath)
 	if err != nil {
 		return err
 	}
+	defer release()
 	model, err := parseONNX(raw)
 	if err != nil {
 		return err
@@ -189,29 +191,27 @@ func (e *Engine) sessionLocked() (*session, error) {
 	return s, nil
 }
 
-// newSession reads the model file, exposes the Grad-CAM target as an extra
-// output and creates the session.
+// newSession writes the model, with the Grad-CAM target exposed as an extra
+// output, to a temporary file and creates the session from it. Going through
+// a file keeps the model's bytes out of the Go heap.
 func (e *Engine) newSession() (*session, error) {
-	raw, err := os.ReadFile(e.opts.ModelPath)
-	if err != nil {
-		return nil, err
-	}
 	outputs := []string{e.manifest.Output.Name}
 	if target := e.camTarget(); target != "" && target != outputs[0] {
 		outputs = append(outputs, target)
 	}
-	edited, err := exposeOutputs(raw, e.info.outputNames, outputs)
+	path, err := writeExposedModel(e.opts.ModelPath, e.info.outputNames, outputs)
 	if err != nil {
 		return nil, fmt.Errorf("exposing the Grad-CAM target: %w", err)
 	}
+	defer os.Remove(path)
 
 	return newSession(sessionConfig{
-		model:   edited,
-		input:   e.manifest.Input.Name,
-		outputs: outputs,
-		threads: e.opts.IntraOpThreads,
-		arena:   *e.opts.CPUArena,
-		spin:    e.opts.AllowSpinning,
+		modelPath: path,
+		input:     e.manifest.Input.Name,
+		outputs:   outputs,
+		threads:   e.opts.IntraOpThreads,
+		arena:     *e.opts.CPUArena,
+		spin:      e.opts.AllowSpinning,
 	})
 }
 

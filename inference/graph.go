@@ -3,6 +3,7 @@ package inference
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -300,8 +301,8 @@ func (g *onnxGraph) quantizedMark() string {
 			return "operator " + n.opType
 		}
 	}
-	for name, t := range g.initializers {
-		if t.dataType == onnxInt8 || t.dataType == onnxUint8 {
+	for _, name := range slices.Sorted(maps.Keys(g.initializers)) {
+		if t := g.initializers[name]; t.dataType == onnxInt8 || t.dataType == onnxUint8 {
 			return "8-bit initializer " + name
 		}
 	}

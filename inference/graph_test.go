@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"bytes"
 	"os"
 	"slices"
 	"testing"
@@ -128,11 +129,12 @@ func TestExposeOutputsAddsTheTarget(t *testing.T) {
 	}
 	target := before.graph.lastGlobalPool(before.opset).input
 
-	edited, err := exposeOutputs(data, []string{"logits"}, []string{"logits", target})
+	var edited bytes.Buffer
+	err = writeWithOutputs(&edited, data, []string{"logits"}, []string{"logits", target})
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := parseONNX(edited)
+	after, err := parseONNX(edited.Bytes())
 	if err != nil {
 		t.Fatalf("parsing the edited model: %v", err)
 	}

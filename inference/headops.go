@@ -21,10 +21,10 @@ type headOp struct {
 	backward func(in []*tensor, out, grad *tensor, need []bool) []*tensor
 }
 
-// errUnsupportedOp marks a head node DermQ cannot replay.
-type errUnsupportedOp struct{ op string }
+// unsupportedOpError reports a head operator DermQ cannot replay.
+type unsupportedOpError struct{ op string }
 
-func (e *errUnsupportedOp) Error() string {
+func (e *unsupportedOpError) Error() string {
 	return fmt.Sprintf("operator %s after the global pooling is not supported", e.op)
 }
 
@@ -32,7 +32,7 @@ func (e *errUnsupportedOp) Error() string {
 func compileOp(g *onnxGraph, n *onnxNode, opset int64) (*headOp, error) {
 	op := &headOp{label: n.opType + " " + n.name, inputs: n.inputs[:1], output: n.outputs[0]}
 	if n.domain != "" && n.domain != "ai.onnx" {
-		return nil, &errUnsupportedOp{op: n.domain + "." + n.opType}
+		return nil, &unsupportedOpError{op: n.domain + "." + n.opType}
 	}
 	if f, ok := unaryFuncs(n); ok {
 		op.elementwise(f)
@@ -60,7 +60,7 @@ func compileOp(g *onnxGraph, n *onnxNode, opset int64) (*headOp, error) {
 	case "Flatten", "Reshape", "Squeeze", "Unsqueeze":
 		err = op.reshape(g, n, opset)
 	default:
-		return nil, &errUnsupportedOp{op: n.opType}
+		return nil, &unsupportedOpError{op: n.opType}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", op.label, err)

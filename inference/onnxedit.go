@@ -1,15 +1,16 @@
 package inference
 
 import (
+	"io"
 	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// exposeOutputs returns a copy of an ONNX model file whose graph also
-// outputs the named float tensors; existing lists the graph's outputs, which
-// are skipped. The original bytes are not changed.
-func exposeOutputs(raw []byte, existing, names []string) ([]byte, error) {
+// writeWithOutputs writes an ONNX model file whose graph also outputs the
+// named float tensors; existing lists the graph's outputs, which are
+// skipped. It streams: raw is copied field by field, never as a whole.
+func writeWithOutputs(w io.Writer, raw []byte, existing, names []string) error {
 	var extra []byte
 	for _, name := range names {
 		if slices.Contains(existing, name) {
@@ -18,21 +19,21 @@ func exposeOutputs(raw []byte, existing, names []string) ([]byte, error) {
 		extra = protowire.AppendTag(extra, 12, protowire.BytesType)
 		extra = protowire.AppendBytes(extra, floatValueInfo(name))
 	}
-	if extra == nil {
-		return raw, nil
-	}
 
-	out := make([]byte, 0, len(raw)+len(extra)+16)
-	err := eachField(raw, func(f wireField) error {
-		if f.num != 7 || f.typ != protowire.BytesType {
-			out = append(out, f.raw...)
-			return nil
+	return eachField(raw, func(f wireField) error {
+		if f.num != 7 || f.typ != protowire.BytesType || extra == nil {
+			_, err := w.Write(f.raw)
+			return err
 		}
-		out = protowire.AppendTag(out, f.num, f.typ)
-		out = protowire.AppendBytes(out, slices.Concat(f.data, extra))
+		header := protowire.AppendTag(nil, f.num, f.typ)
+		header = protowire.AppendVarint(header, uint64(len(f.data)+len(extra)))
+		for _, part := range [][]byte{header, f.data, extra} {
+			if _, err := w.Write(part); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
-	return out, err
 }
 
 // floatValueInfo encodes a ValueInfoProto for a float tensor of unknown
