@@ -29,7 +29,8 @@ func toNRGBA(img image.Image) *image.NRGBA {
 	case *image.NYCbCrA:
 		if p, ok := planesOf(&src.YCbCr); ok {
 			dst := p.toRGBA(1)
-			compositeAlpha(dst, src.A, src.AStride, src.Rect)
+			compositeAlpha(dst, src.A[src.AOffset(src.Rect.Min.X, src.Rect.Min.Y):],
+				src.AStride, src.Rect)
 			return dst
 		}
 	case *image.Gray:
@@ -45,7 +46,8 @@ func onWhite(c, a uint8) uint8 {
 	return uint8((uint32(c)*uint32(a) + 255*(255-uint32(a)) + 127) / 255)
 }
 
-// compositeAlpha puts an alpha plane under dst's (opaque) pixels, over white.
+// compositeAlpha puts an alpha plane, starting at r's top-left sample, under
+// dst's (opaque) pixels, over white.
 func compositeAlpha(dst *image.NRGBA, alpha []byte, stride int, r image.Rectangle) {
 	for y := range r.Dy() {
 		row := dst.Pix[y*dst.Stride:]

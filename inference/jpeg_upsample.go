@@ -97,15 +97,25 @@ func bandRows(width int) int {
 }
 
 // forStrips calls fn on consecutive row ranges of [0, height), one
-// goroutine per CPU, and waits for all of them.
+// goroutine per CPU, and waits for all of them. A panic in fn is raised
+// again in the caller's goroutine, where DecodeImage recovers it.
 func forStrips(height int, fn func(y0, y1 int)) {
 	n := min(runtime.GOMAXPROCS(0), max(1, height/64))
+	panics := make([]any, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		y0, y1 := height*i/n, height*(i+1)/n
-		wg.Go(func() { fn(y0, y1) })
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			fn(y0, y1)
+		})
 	}
 	wg.Wait()
+	for _, p := range panics {
+		if p != nil {
+			panic(p)
+		}
+	}
 }
 
 // rowConverter makes RGBA rows from the planes.
