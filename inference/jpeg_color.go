@@ -28,68 +28,39 @@ func newYCCTables() *yccTables {
 // convertRow writes width RGBA pixels (alpha 255) into dst from a luma row
 // and full-width chroma rows, as libjpeg's ycc_rgb_convert does.
 func (t *yccTables) convertRow(dst, y, cb, cr []byte, width int) {
-	dst = dst[:width*4]
-	y, cb, cr = y[:width], cb[:width], cr[:width]
+	dst, y, cb, cr = dst[:width*4], y[:width], cb[:width], cr[:width]
+	crR, cbB, crG, cbG, limit := &t.crR, &t.cbB, &t.crG, &t.cbG, rangeLimit
 	for x := range width {
-		yy := int32(y[x])
-		b, r := cb[x], cr[x]
+		yy, b, r := int32(y[x]), cb[x], cr[x]
 		d := dst[x*4 : x*4+4 : x*4+4]
-		d[0] = clampByte(yy + t.crR[r])
-		d[1] = clampByte(yy + (t.cbG[b]+t.crG[r])>>16)
-		d[2] = clampByte(yy + t.cbB[b])
+		d[0] = limit[(yy+crR[r])&1023]
+		d[1] = limit[(yy+(cbG[b]+crG[r])>>16)&1023]
+		d[2] = limit[(yy+cbB[b])&1023]
 		d[3] = 0xff
 	}
 }
 
-func clampByte(v int32) byte {
-	if uint32(v) <= 255 {
-		return byte(v)
-	}
-	if v < 0 {
-		return 0
-	}
-	return 255
-}
-
-// convertH2 writes an RGBA row whose chroma is subsampled 2x across, with
-// libjpeg's triangle filter. Each chroma column's value is first summed
-// down, 3*near + far (near and far rows are the same row for no vertical
-// subsampling); each output then takes 3 parts of its column's sum and 1
-// part of the neighbour column's on its side, plus biasLeft or biasRight,
-// over 16. Edge columns are their own neighbours.
-func (t *yccTables) convertH2(dst, y, nearB, farB, nearR, farR []byte,
-	biasLeft, biasRight int32) {
-	width := len(y)
-	cw := (width + 1) / 2
-	nearB, farB, nearR, farR = nearB[:cw], farB[:cw], nearR[:cw], farR[:cw]
-
-	lastB := 3*int32(nearB[0]) + int32(farB[0])
-	lastR := 3*int32(nearR[0]) + int32(farR[0])
-	thisB, thisR := lastB, lastR
+// upsampleH2 doubles a chroma row across with libjpeg's triangle filter.
+// Each chroma column's value is first summed down, 3*near + far (the same
+// row twice for no vertical subsampling); each output then takes 3 parts of
+// its column's sum and 1 part of the neighbour column's on its side, plus
+// biasLeft or biasRight, over 16. Edge columns are their own neighbours.
+func upsampleH2(dst, near, far []byte, biasLeft, biasRight int32) {
+	cw := len(near)
+	far = far[:cw]
+	dst = dst[:2*cw]
+	this := 3*int32(near[0]) + int32(far[0])
+	last := this
 	for cx := range cw {
-		nextB, nextR := thisB, thisR
+		next := this
 		if cx+1 < cw {
-			nextB = 3*int32(nearB[cx+1]) + int32(farB[cx+1])
-			nextR = 3*int32(nearR[cx+1]) + int32(farR[cx+1])
+			next = 3*int32(near[cx+1]) + int32(far[cx+1])
 		}
-		x := 2 * cx
-		t.pixel(dst[x*4:x*4+4], y[x], (3*thisB+lastB+biasLeft)>>4, (3*thisR+lastR+biasLeft)>>4)
-		if x+1 < width {
-			t.pixel(dst[x*4+4:x*4+8], y[x+1],
-				(3*thisB+nextB+biasRight)>>4, (3*thisR+nextR+biasRight)>>4)
-		}
-		lastB, lastR, thisB, thisR = thisB, thisR, nextB, nextR
+		d := dst[2*cx : 2*cx+2 : 2*cx+2]
+		d[0] = byte((3*this + last + biasLeft) >> 4)
+		d[1] = byte((3*this + next + biasRight) >> 4)
+		last, this = this, next
 	}
-}
-
-// pixel converts one YCbCr sample to RGBA; it is small enough to inline.
-func (t *yccTables) pixel(d []byte, y byte, cb, cr int32) {
-	yy := int32(y)
-	d = d[:4]
-	d[0] = rangeLimit[(yy+t.crR[cr&0xff])&1023]
-	d[1] = rangeLimit[(yy+(t.cbG[cb&0xff]+t.crG[cr&0xff])>>16)&1023]
-	d[2] = rangeLimit[(yy+t.cbB[cb&0xff])&1023]
-	d[3] = 0xff
 }
 
 // rangeLimit clamps v to 0..255 when indexed by v & 1023 for v in

@@ -134,7 +134,7 @@ func newRowConverter(p ycbcrPlanes) *rowConverter {
 	fancy := p.hFactor <= 2 && p.vFactor <= 2 && (p.hFactor == 1 || cw > 2)
 	return &rowConverter{
 		p: p, cw: cw, ch: ch, fancy: fancy,
-		cb: make([]byte, p.width), cr: make([]byte, p.width),
+		cb: make([]byte, max(p.width, 2*cw)), cr: make([]byte, max(p.width, 2*cw)),
 	}
 }
 
@@ -151,7 +151,9 @@ func (c *rowConverter) row(dst []byte, y int) {
 	case p.vFactor == 1:
 		cb, cr := p.chroma(y)
 		// Across only: the row is its own neighbour, with h2v1's rounding.
-		ycc.convertH2(dst, p.luma(y), cb, cb, cr, cr, 4, 8)
+		upsampleH2(c.cb, cb, cb, 4, 8)
+		upsampleH2(c.cr, cr, cr, 4, 8)
+		ycc.convertRow(dst, p.luma(y), c.cb, c.cr, p.width)
 	case p.hFactor == 1:
 		c.h1v2(y)
 		ycc.convertRow(dst, p.luma(y), c.cb, c.cr, p.width)
@@ -159,7 +161,9 @@ func (c *rowConverter) row(dst []byte, y int) {
 		near, far := c.neighbourRows(y)
 		nb, nr := p.chroma(near)
 		fb, fr := p.chroma(far)
-		ycc.convertH2(dst, p.luma(y), nb, fb, nr, fr, 8, 7)
+		upsampleH2(c.cb, nb, fb, 8, 7)
+		upsampleH2(c.cr, nr, fr, 8, 7)
+		ycc.convertRow(dst, p.luma(y), c.cb, c.cr, p.width)
 	}
 }
 

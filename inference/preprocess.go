@@ -110,7 +110,7 @@ func (p Preprocess) Resized(img image.Image) *image.NRGBA {
 		filter = bilinearFilter
 	}
 	src, ok := img.(*image.NRGBA)
-	if !ok || !src.Opaque() {
+	if !ok {
 		src = toNRGBA(img)
 	}
 	return resample(src, p.Width, p.Height, filter)

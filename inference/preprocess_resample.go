@@ -1,7 +1,6 @@
 package inference
 
 import (
-	"encoding/binary"
 	"image"
 	"math"
 )
@@ -119,10 +118,14 @@ func clip8(v int32) uint8 {
 	return 255
 }
 
-// resample resizes the RGB channels of src to width x height; alpha is set
-// opaque. A pass whose size does not change is skipped, as in PIL.
+// resample resizes src to width x height, compositing any transparency on
+// white first; the result is opaque. A pass whose size does not change is
+// skipped, as in PIL.
 func resample(src *image.NRGBA, width, height int, f resampleFilter) *image.NRGBA {
 	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	if width == sw && !src.Opaque() {
+		src = toNRGBA(src)
+	}
 	img := src
 	if width != sw {
 		img = resampleAcross(img, width, newResampleWeights(sw, width, f))
@@ -141,31 +144,72 @@ func resample(src *image.NRGBA, width, height int, f resampleFilter) *image.NRGB
 }
 
 // resampleAcross runs the horizontal pass over every row, rows split
-// across CPUs.
+// across CPUs. A row with transparent pixels is composited on white first;
+// checking here, row by row, costs less than a separate scan of the image.
 func resampleAcross(src *image.NRGBA, width int, rw resampleWeights) *image.NRGBA {
-	h := src.Rect.Dy()
+	h, sw := src.Rect.Dy(), src.Rect.Dx()
 	dst := image.NewNRGBA(image.Rect(0, 0, width, h))
 	forStrips(h, func(y0, y1 int) {
+		var flat []byte
 		for y := y0; y < y1; y++ {
-			in := src.Pix[src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y+y):]
-			out := dst.Pix[y*dst.Stride : y*dst.Stride+width*4]
-			for x := range width {
-				ws := rw.weights[x]
-				px := in[rw.first[x]*4 : (rw.first[x]+len(ws))*4]
-				r, g, b := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)),
-					int32(1<<(precisionBits-1))
-				for i, w := range ws {
-					p := binary.LittleEndian.Uint32(px[i*4:])
-					r += int32(p&0xff) * w
-					g += int32(p>>8&0xff) * w
-					b += int32(p>>16&0xff) * w
-				}
-				o := out[x*4 : x*4+4 : x*4+4]
-				o[0], o[1], o[2], o[3] = clip8(r), clip8(g), clip8(b), 0xff
+			in := src.Pix[src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y+y):][:sw*4]
+			if !opaqueRow(in) {
+				flat = append(flat[:0], in...)
+				flattenRow(flat)
+				in = flat
 			}
+			acrossRow(dst.Pix[y*dst.Stride:y*dst.Stride+width*4], in, rw)
 		}
 	})
 	return dst
+}
+
+// opaqueRow reports whether every pixel of an RGBA row has alpha 255.
+func opaqueRow(row []byte) bool {
+	for i := 3; i < len(row); i += 4 {
+		if row[i] != 0xff {
+			return false
+		}
+	}
+	return true
+}
+
+// flattenRow composites a row of non-premultiplied RGBA pixels on white.
+func flattenRow(row []byte) {
+	for i := 0; i+3 < len(row); i += 4 {
+		a := row[i+3]
+		row[i], row[i+1], row[i+2] = onWhite(row[i], a), onWhite(row[i+1], a),
+			onWhite(row[i+2], a)
+		row[i+3] = 0xff
+	}
+}
+
+// acrossRow resamples one row of RGBA pixels into out.
+func acrossRow(out, in []byte, rw resampleWeights) {
+	for x := range len(out) / 4 {
+		ws := rw.weights[x]
+		px := in[rw.first[x]*4 : (rw.first[x]+len(ws))*4]
+		r, g, b := tapSum(px, ws)
+		o := out[x*4 : x*4+4 : x*4+4]
+		o[0], o[1], o[2], o[3] = clip8(r), clip8(g), clip8(b), 0xff
+	}
+}
+
+// tapSum weighs the RGBA pixels px by ws, channel by channel, rounding
+// half up in fixed point.
+func tapSum(px []byte, ws []int32) (r, g, b int32) {
+	r, g, b = 1<<(precisionBits-1), 1<<(precisionBits-1), 1<<(precisionBits-1)
+	for _, w := range ws {
+		if len(px) < 4 {
+			break
+		}
+		p := px[:3:3]
+		r += int32(p[0]) * w
+		g += int32(p[1]) * w
+		b += int32(p[2]) * w
+		px = px[4:]
+	}
+	return r, g, b
 }
 
 // resampleDown runs the vertical pass, output rows split across CPUs.

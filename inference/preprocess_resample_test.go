@@ -2,6 +2,7 @@ package inference
 
 import (
 	"image"
+	"image/color"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -61,6 +62,25 @@ func TestResampleWeightsSumToOne(t *testing.T) {
 					t.Fatalf("output %d reads [%d, %d) of %d", i, rw.first[i],
 						rw.first[i]+len(ws), tc.in)
 				}
+			}
+		})
+	}
+}
+
+func TestResampleCompositesTransparencyOnWhite(t *testing.T) {
+	t.Parallel()
+	src := image.NewNRGBA(image.Rect(0, 0, 40, 30))
+	for i := 0; i < len(src.Pix); i += 4 {
+		copy(src.Pix[i:], []byte{10, 20, 30, 0})
+	}
+	for _, size := range []image.Point{{20, 15}, {40, 15}, {20, 30}, {40, 30}} {
+		name := "a transparent image resized to " + strconv.Itoa(size.X) + "x" +
+			strconv.Itoa(size.Y) + " is white"
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := Preprocess{Width: size.X, Height: size.Y}.Resized(src)
+			if c := got.NRGBAAt(size.X/2, size.Y/2); c != (color.NRGBA{255, 255, 255, 255}) {
+				t.Fatalf("pixel %v, want opaque white", c)
 			}
 		})
 	}
