@@ -120,9 +120,11 @@ func (p *recordingPredictor) Predict(ctx context.Context, data []byte,
 	p.mu.Unlock()
 
 	return &inference.Result{
-		Model:   inference.ModelInfo{Name: "recording", Version: "1"},
-		Class:   inference.Class{Label: "nevus", Probability: 0.8},
-		Top:     []inference.Class{{Label: "nevus", Probability: 0.8}, {Label: "mel", Probability: 0.2}},
+		Model: inference.ModelInfo{Name: "recording", Version: "1"},
+		Class: inference.Class{Label: "nevus", Probability: 0.8},
+		Top: []inference.Class{
+			{Label: "nevus", Probability: 0.8}, {Label: "mel", Probability: 0.2},
+		},
 		Display: []byte("jpeg"),
 		Heatmap: []byte("png of " + string(data[len(data)-8:])),
 	}, nil

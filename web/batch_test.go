@@ -360,7 +360,7 @@ func TestBatchResultsStream(t *testing.T) {
 	a := newBatchTestApp(t)
 	runBatchWorker(t, a)
 	id := a.createBatch(t)
-	photo := readSharedImage(t, "dermoscopy_isic_0000000_thumbnail_256x192.jpg")
+	photo := readShared(t, "images/dermoscopy_isic_0000000_thumbnail_256x192.jpg")
 	archive := makeZip(t, []zipEntry{
 		{"x/photo.jpg", 0o644, photo},
 		{"x/y/tiny.png", 0o644, tinyPNG(t, 5)},
@@ -419,7 +419,7 @@ func TestBatchResultsStream(t *testing.T) {
 func runBatchWorker(t *testing.T, a *batchTestApp) {
 	t.Helper()
 
-	root := batchRepoRoot(t)
+	root := repoRoot(t)
 	engine, err := inference.NewEngine(inference.Options{
 		ModelPath: filepath.Join(root, "models", "demo.onnx"), IntraOpThreads: 1,
 	})
@@ -487,36 +487,4 @@ func (a *batchTestApp) getCSV(t *testing.T, path string) [][]string {
 	}
 
 	return rows
-}
-
-// batchRepoRoot finds the repository root by walking up to go.mod.
-func batchRepoRoot(t *testing.T) string {
-	t.Helper()
-
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getting the working folder: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatalf("no go.mod above %s", dir)
-		}
-		dir = filepath.Dir(dir)
-	}
-}
-
-// readSharedImage reads one of the shared real photos.
-func readSharedImage(t *testing.T, name string) []byte {
-	t.Helper()
-
-	data, err := os.ReadFile(filepath.Join(batchRepoRoot(t), "..", "shared", "data", "images",
-		name))
-	if err != nil {
-		t.Fatalf("reading %s: %v", name, err)
-	}
-
-	return data
 }

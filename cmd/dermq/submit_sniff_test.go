@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -9,7 +8,7 @@ import (
 func TestSniffImage(t *testing.T) {
 	t.Parallel()
 
-	data := batchDataDir(t)
+	data := filepath.Join(repoRoot(t), "..", "shared", "data")
 	cases := []struct {
 		name, file, want string
 	}{
@@ -48,25 +47,4 @@ func TestSniffImage(t *testing.T) {
 			t.Fatalf("sniffImage(text) = %q, want none", got)
 		}
 	})
-}
-
-// batchDataDir returns the shared test data folder, ../shared/data beside the
-// repository root.
-func batchDataDir(t testing.TB) string {
-	t.Helper()
-
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getting the working folder: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod above the working folder")
-		}
-		dir = parent
-	}
 }

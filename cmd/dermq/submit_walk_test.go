@@ -11,7 +11,7 @@ import (
 func TestScanFolder(t *testing.T) {
 	t.Parallel()
 
-	photo, err := os.ReadFile(filepath.Join(batchDataDir(t), "images",
+	photo, err := os.ReadFile(filepath.Join(repoRoot(t), "..", "shared", "data", "images",
 		"dermoscopy_isic_0000000_thumbnail_256x192.jpg"))
 	if err != nil {
 		t.Fatalf("reading photo: %v", err)
