@@ -50,6 +50,8 @@ func (b *Batches) Add(ctx context.Context, batch, path string, data []byte) (*Ba
 		return nil, fmt.Errorf("adding %s: %w", path, ErrBatchPathTaken)
 	}
 
+	// A process that dies here leaves the path claimed without a prediction:
+	// the batch waits for it until a client sends the image again.
 	p, err := b.ensureItem(ctx, BatchRef{ID: batch, Path: path}, id, data)
 	if err != nil {
 		return nil, err

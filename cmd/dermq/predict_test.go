@@ -17,7 +17,7 @@ import (
 )
 
 // repoRoot walks up from the working directory to the folder holding go.mod.
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -36,7 +36,7 @@ func repoRoot(t *testing.T) string {
 }
 
 // buildDermq compiles the dermq binary into a temporary folder.
-func buildDermq(t *testing.T) string {
+func buildDermq(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "dermq")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
