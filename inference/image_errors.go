@@ -3,7 +3,8 @@ package inference
 import (
 	"errors"
 	"fmt"
-	"io"
+	"image/jpeg"
+	"image/png"
 	"strconv"
 	"strings"
 )
@@ -75,16 +76,24 @@ func decodeError(format string, err error) *InputError {
 	if errors.As(err, &inputErr) {
 		return inputErr
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return corruptError(format, err)
-	}
-	if strings.Contains(err.Error(), "unsupported") {
-		return &InputError{
-			Code: CodeUnsupportedFormat,
-			Message: fmt.Sprintf("unsupported %s feature (%v): re-save as a standard %s",
-				strings.ToUpper(format), err, strings.ToUpper(format)),
-			Err: err,
-		}
+	if feature, ok := unsupportedFeature(err); ok {
+		name := strings.ToUpper(format)
+		e := unsupportedFeatureError(name, feature, "re-save as a standard "+name)
+		e.Err = err
+		return e
 	}
 	return corruptError(format, err)
+}
+
+// unsupportedFeature names the feature a decoder said it does not support.
+func unsupportedFeature(err error) (string, bool) {
+	var jpegErr jpeg.UnsupportedError
+	if errors.As(err, &jpegErr) {
+		return string(jpegErr), true
+	}
+	var pngErr png.UnsupportedError
+	if errors.As(err, &pngErr) {
+		return string(pngErr), true
+	}
+	return "", false
 }
