@@ -30,17 +30,19 @@ type Preprocess struct {
 	Resize string
 }
 
-// Preprocess defaults.
+// defaultInputSize is the model input side used when none is given.
+const defaultInputSize = 224
+
+// Values of Preprocess.Layout, Preprocess.Color and Preprocess.Resize.
 const (
-	defaultInputSize = 224
-	LayoutNCHW       = "NCHW"
-	LayoutNHWC       = "NHWC"
-	ColorRGB         = "RGB"
-	ColorBGR         = "BGR"
-	ResizeBilinear   = "bilinear"
-	ResizeNearest    = "nearest"
-	ResizeBicubic    = "bicubic"
-	ResizeLanczos    = "lanczos"
+	LayoutNCHW     = "NCHW"
+	LayoutNHWC     = "NHWC"
+	ColorRGB       = "RGB"
+	ColorBGR       = "BGR"
+	ResizeBilinear = "bilinear"
+	ResizeNearest  = "nearest"
+	ResizeBicubic  = "bicubic"
+	ResizeLanczos  = "lanczos"
 )
 
 // withDefaults fills the zero fields; it is the one place defaults live.
