@@ -1,7 +1,9 @@
 package inference
 
 import (
+	"bytes"
 	"image"
+	"image/jpeg"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,6 +37,7 @@ func TestPILParity(t *testing.T) {
 			maxDiff, share := compareRGB(want, prep.Resized(img))
 			t.Logf("max difference %d levels, %.4f%% within %d", maxDiff, 100*share,
 				parityTolerance)
+			logPlainGoParity(t, path, want, prep)
 			if share < parityShare {
 				t.Fatalf("%.4f%% of values within %d levels of PIL, want >= %.1f%% (max %d)",
 					100*share, parityTolerance, 100*parityShare, maxDiff)
@@ -66,4 +69,24 @@ func compareRGB(want []byte, got *image.NRGBA) (maxDiff int, share float64) {
 		}
 	}
 	return maxDiff, float64(close) / float64(len(want))
+}
+
+// logPlainGoParity logs, for comparison, how far Go's own JPEG colour
+// conversion (nearest-neighbour chroma, image/color's YCbCr formulas) lands
+// from PIL through the same resize.
+func logPlainGoParity(t *testing.T, path string, want []byte, prep Preprocess) {
+	t.Helper()
+	data := readImageFile(t, path)
+	info, err := Inspect(data, 0)
+	if err != nil || info.Format != FormatJPEG {
+		return
+	}
+	plain, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("decoding with image/jpeg: %v", err)
+	}
+	upright := orient(genericToNRGBA(plain), info.Orientation)
+	maxDiff, share := compareRGB(want, prep.Resized(upright))
+	t.Logf("plain image/jpeg: max difference %d levels, %.4f%% within %d", maxDiff,
+		100*share, parityTolerance)
 }
