@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -186,6 +187,14 @@ func RSS() (uint64, error) {
 	return info.RSS, nil
 }
 
+// ReleaseMemory hands freed memory back to the operating system: the Go
+// heap's (a forced collection) and the C heap's, where ONNX Runtime
+// allocates (TrimHeap). The worker calls it after every job.
+func ReleaseMemory() {
+	debug.FreeOSMemory()
+	TrimHeap()
+}
+
 // self is this process, looked up once.
 var self = sync.OnceValues(func() (*process.Process, error) {
 	return process.NewProcess(int32(os.Getpid()))
@@ -202,7 +211,7 @@ func (g *Guard) Middleware(h asynq.Handler) asynq.Handler {
 		g.report("start", queue, taskID(t))
 
 		err := g.watch(ctx, t, h)
-		TrimHeap()
+		ReleaseMemory()
 
 		g.report("end", queue, taskID(t))
 		g.jobFinished(t, err)
