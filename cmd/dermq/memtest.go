@@ -79,7 +79,8 @@ func parseMemtest(args []string) (memtestOptions, error) {
 	fs.IntVar(&o.runs, "runs", 3, "predictions per image")
 	fs.IntVar(&o.cycles, "cycles", 1,
 		"load, predict and unload this many times, to see whether unloading leaks")
-	fs.BoolVar(&o.arena, "cpu-arena", true, "ONNX Runtime's CPU memory arena")
+	fs.BoolVar(&o.arena, "cpu-arena", false,
+		"ONNX Runtime's CPU memory arena (off is leaner once memory is released after each job)")
 	fs.BoolVar(&o.spinning, "spinning", false, "let ONNX Runtime's idle threads spin")
 	fs.BoolVar(&o.release, "release", true,
 		"hand freed memory back to the system after the load and each prediction, "+

@@ -21,6 +21,7 @@ type memoryReport struct {
 	images       int
 	beforeLoad   uint64
 	afterLoad    uint64
+	loadPeak     uint64
 	firstTime    time.Duration
 	peak         uint64
 	addedAfter   []int64
@@ -74,8 +75,7 @@ func (r *memoryReport) cycle(ctx context.Context, engine *inference.Engine,
 		return err
 	}
 	if first {
-		r.afterLoad, r.firstTime = load.after, load.took
-		r.peak = load.peak
+		r.afterLoad, r.firstTime, r.loadPeak = load.after, load.took, load.peak
 	}
 
 	for _, photo := range photos {
