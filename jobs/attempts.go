@@ -4,53 +4,41 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
+	"log/slog"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
-// CrashLimit is how many attempts at one job may die with their worker (or
-// be stopped at the hard memory limit) before the job is failed instead of
-// run again: a job that takes every worker down must not do so forever.
+// CrashLimit is how many attempts at one prediction may die with their
+// worker (or be stopped at the hard memory limit) before the prediction is
+// failed instead of run again: an image that takes every worker down must
+// not do so forever.
 const CrashLimit = 3
 
 // CodeWorkerCrashed is the error code of a prediction failed because its
 // attempts kept taking the worker down.
 const CodeWorkerCrashed = "worker_crashed"
 
-// CrashMessage returns the failure message of a job whose attempts took the
-// worker down crashes times.
+// CrashMessage returns the failure message of a prediction whose attempts
+// took the worker down crashes times.
 func CrashMessage(crashes int) string {
 	return fmt.Sprintf("Processing this image stopped the worker %d times, so it was "+
 		"not tried again. The image is likely too large for this host's memory; "+
 		"a smaller photo should work.", crashes)
 }
 
-// Attempts counts, per job, the attempts that started and those that ended,
-// in Redis. An attempt that started and never ended died with its worker.
-type Attempts struct {
-	rdb    redis.UniversalClient
-	prefix string
-	ttl    time.Duration
-}
-
-// NewAttempts returns an Attempts keeping its counts under keys that start
-// with prefix, each kept for ttl after the job's last start.
-func NewAttempts(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Attempts {
-	return &Attempts{rdb: rdb, prefix: prefix, ttl: ttl}
-}
-
-func (a *Attempts) key(id string) string { return a.prefix + "attempts:" + id }
-
-// Begin records that an attempt at job id starts and returns how many
-// earlier attempts never ended.
-func (a *Attempts) Begin(ctx context.Context, id string) (int, error) {
+// BeginAttempt records that an attempt at prediction id starts and returns
+// how many earlier attempts started and never ended: those died with their
+// worker.
+func (s *Store) BeginAttempt(ctx context.Context, id string) (int, error) {
+	key := s.key(id, "attempts")
 	var started *redis.IntCmd
 	var ended *redis.StringCmd
-	_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		started = p.HIncrBy(ctx, a.key(id), "started", 1)
-		ended = p.HGet(ctx, a.key(id), "ended")
-		p.Expire(ctx, a.key(id), a.ttl)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		started = p.HIncrBy(ctx, key, "started", 1)
+		ended = p.HGet(ctx, key, "ended")
+		p.Expire(ctx, key, s.cfg.Retention)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -61,10 +49,43 @@ func (a *Attempts) Begin(ctx context.Context, id string) (int, error) {
 	return int(started.Val() - 1 - done), nil
 }
 
-// End records that an attempt at job id ended, whatever its outcome.
-func (a *Attempts) End(ctx context.Context, id string) error {
-	if err := a.rdb.HIncrBy(ctx, a.key(id), "ended", 1).Err(); err != nil {
+// EndAttempt records that an attempt at prediction id ended, whatever its
+// outcome.
+func (s *Store) EndAttempt(ctx context.Context, id string) error {
+	if err := s.rdb.HIncrBy(ctx, s.key(id, "attempts"), "ended", 1).Err(); err != nil {
 		return fmt.Errorf("counting the end of an attempt of %s: %w", id, err)
 	}
 	return nil
+}
+
+// beginAttempt counts the attempt at prediction id, and fails the
+// prediction instead when CrashLimit earlier attempts died with their
+// worker. It reports whether the attempt must not run; the error is for
+// asynq.
+func (h *Handler) beginAttempt(ctx context.Context, log *slog.Logger, id string) (bool, error) {
+	crashes, err := h.store.BeginAttempt(ctx, id)
+	if err != nil {
+		return true, err
+	}
+	if crashes < CrashLimit {
+		crashForTest(id)
+		return false, nil
+	}
+
+	log.Error("prediction keeps taking its worker down, failing it", "crashes", crashes)
+	h.markFailed(ctx, log, id, ErrorInfo{Code: CodeWorkerCrashed, Message: CrashMessage(crashes)})
+	return true, fmt.Errorf("prediction %s took its worker down %d times: %w",
+		id, crashes, asynq.SkipRetry)
+}
+
+// endAttempt records the end of an attempt, unless the memory guard stopped
+// it at the hard limit: that counts as taking the worker down.
+func (h *Handler) endAttempt(ctx context.Context, log *slog.Logger, id string) {
+	if errors.Is(context.Cause(ctx), ErrHardLimit) {
+		return
+	}
+
+	if err := h.store.EndAttempt(context.WithoutCancel(ctx), id); err != nil {
+		log.Error("counting the end of an attempt", "error", err)
+	}
 }

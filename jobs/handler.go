@@ -51,8 +51,12 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	if stop, err := h.beginAttempt(ctx, log, payload.ID); stop {
+		return err
+	}
 
 	err = h.run(ctx, log, payload)
+	h.endAttempt(ctx, log, payload.ID)
 	if err == nil {
 		return nil
 	}

@@ -362,7 +362,8 @@ func (g *Guard) idleExpired() {
 	g.requestRecycle("idle")
 }
 
-// Run starts srv with h under the guard's watch and blocks until ctx is done
+// Run starts srv with h under the guard's watch (first handing back the
+// memory that start-up freed) and blocks until ctx is done
 // or the worker must recycle. Either way it stops fetching jobs, lets the job
 // in hand finish, and shuts srv down from outside the handler (a shutdown
 // from inside a handler would leave its task active). It returns ErrRecycle
@@ -371,6 +372,7 @@ func (g *Guard) Run(ctx context.Context, srv *asynq.Server, h asynq.Handler) err
 	g.mu.Lock()
 	g.stopHook = srv.Stop
 	g.mu.Unlock()
+	ReleaseMemory()
 
 	if err := srv.Start(g.Middleware(h)); err != nil {
 		return fmt.Errorf("starting worker: %w", err)

@@ -34,8 +34,9 @@ type SupervisorConfig struct {
 	// Args are the worker's arguments, without the program name. Defaults to
 	// none.
 	Args []string
-	// Env is the worker's environment. Defaults to this process's
-	// environment with GLIBC_TUNABLES set to LeanHeapTunables if unset.
+	// Env holds variables ("NAME=value") added to this process's
+	// environment for the worker. GLIBC_TUNABLES is set to LeanHeapTunables
+	// when neither sets it. Defaults to none.
 	Env []string
 	// MinBackoff is the wait before restarting after the first crash; it
 	// doubles with each crash in a row. Defaults to 1 second.
@@ -70,9 +71,7 @@ type SupervisorConfig struct {
 
 // withDefaults fills in every unset field of c.
 func (c SupervisorConfig) withDefaults() SupervisorConfig {
-	if c.Env == nil {
-		c.Env = leanEnv(os.Environ())
-	}
+	c.Env = leanEnv(append(os.Environ(), c.Env...))
 	if c.MinBackoff == 0 {
 		c.MinBackoff = time.Second
 	}
@@ -108,7 +107,7 @@ func leanEnv(env []string) []string {
 			return env
 		}
 	}
-	return append(env[:len(env):len(env)], "GLIBC_TUNABLES="+LeanHeapTunables)
+	return append(env, "GLIBC_TUNABLES="+LeanHeapTunables)
 }
 
 // Supervisor runs a worker as a child process and replaces it whenever it
@@ -266,7 +265,7 @@ func (s *Supervisor) runOnce(stops <-chan os.Signal) (childExit, error) {
 	if err != nil {
 		return childExit{}, fmt.Errorf("starting worker %s: %w", s.cfg.Path, err)
 	}
-	s.cfg.Logger.Info("worker started", "pid", cmd.Process.Pid)
+	s.cfg.Logger.Info("worker process started", "pid", cmd.Process.Pid)
 	jobs := readJobReports(reports)
 
 	waited := make(chan error, 1)

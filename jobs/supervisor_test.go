@@ -129,9 +129,6 @@ func startSupervised(t *testing.T, modes string, env ...string) *supervised {
 	}
 	env = append(env, childModesEnv+"="+modes,
 		"DERMQ_TEST_CHILD_COUNT="+filepath.Join(t.TempDir(), "starts"))
-	if !strings.Contains(strings.Join(env, " "), "GLIBC_TUNABLES=") {
-		env = leanEnv(env)
-	}
 
 	s := &supervised{
 		lines:    make(chan string, 64),

@@ -97,6 +97,18 @@ func (w *Worker) Start(ctx context.Context) error {
 	return nil
 }
 
+// Run processes tasks under guard until ctx ends or the guard recycles the
+// worker, then stops and shuts down as Guard.Run describes. It returns
+// ErrRecycle when the worker must be replaced by a fresh process.
+func (w *Worker) Run(ctx context.Context, guard *Guard) error {
+	w.cfg.Logger.Info("worker started", "concurrency", w.cfg.Concurrency,
+		"queues", fmt.Sprint(w.cfg.Queues))
+
+	err := guard.Run(ctx, w.server, w.mux)
+	w.cfg.Logger.Info("worker stopped", "recycle", guard.Reason(), "jobs", guard.Jobs())
+	return err
+}
+
 // Shutdown stops taking tasks, waits up to the shutdown timeout for running
 // ones and hands unfinished ones back to the queue.
 func (w *Worker) Shutdown() {

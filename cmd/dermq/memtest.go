@@ -54,61 +54,54 @@ func runMemtest(ctx context.Context, args []string) error {
 	return nil
 }
 
+// memtestVars are the settings memtest reads, the worker's own.
+var memtestVars = []string{
+	"DERMQ_MODEL", "DERMQ_ORT_LIBRARY", "DERMQ_MAX_RSS", "DERMQ_HARD_RSS", "DERMQ_CPU_ARENA",
+}
+
 func parseMemtest(args []string) (memtestOptions, error) {
 	fs := flag.NewFlagSet("memtest", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: dermq memtest [flags] [IMAGE...]\n\n"+
-			"Loads the model in this process, runs predictions (with Grad-CAM) on the\n"+
-			"images (a synthetic 1024x768 photo when none are given) and prints resident\n"+
-			"memory before the load, after it, per prediction and after an unload, with\n"+
-			"the time per prediction. Exits with code 3 when a figure passes a limit.\n\nflags:")
-		fs.PrintDefaults()
-	}
+	cfg := newConfig(fs, "Loads the model in this process, runs predictions (with Grad-CAM) on "+
+		"IMAGE... (a synthetic 1024x768 photo when none are given) and prints resident "+
+		"memory before the load, after it, per prediction and after an unload, with the "+
+		"time per prediction. Exits with code 3 when a figure passes a limit.",
+		memtestVars...)
 
 	var o memtestOptions
-	var maxRSS, hardRSS string
-	fs.StringVar(&o.model, "model", envDefault("DERMQ_MODEL", "models/demo.onnx"),
-		"ONNX model; its manifest NAME.json sits beside it (env DERMQ_MODEL)")
-	fs.StringVar(&o.library, "ort-library", os.Getenv("DERMQ_ORT_LIBRARY"),
-		"ONNX Runtime shared library (env DERMQ_ORT_LIBRARY); empty means the cached one")
-	fs.StringVar(&maxRSS, "max-rss", envDefault("DERMQ_MAX_RSS", "400MB"),
-		"the worker's memory limit (env DERMQ_MAX_RSS)")
-	fs.StringVar(&hardRSS, "hard-rss", envDefault("DERMQ_HARD_RSS", "480MB"),
-		"the worker's hard memory limit (env DERMQ_HARD_RSS)")
 	fs.DurationVar(&o.maxTime, "max-time", 5*time.Second, "longest time one prediction may take")
 	fs.IntVar(&o.runs, "runs", 3, "predictions per image")
 	fs.IntVar(&o.cycles, "cycles", 1,
 		"load, predict and unload this many times, to see whether unloading leaks")
-	fs.BoolVar(&o.arena, "cpu-arena", false,
-		"ONNX Runtime's CPU memory arena (off is leaner once memory is released after each job)")
 	fs.BoolVar(&o.spinning, "spinning", false, "let ONNX Runtime's idle threads spin")
 	fs.BoolVar(&o.release, "release", true,
 		"hand freed memory back to the system after the load and each prediction, "+
 			"as the worker does")
 	if err := fs.Parse(args); err != nil {
-		return o, &exitCodeError{code: exitUsage, err: err}
+		return o, usageError(err)
 	}
 
-	var err error
-	if o.maxRSS, err = parseMemorySize(maxRSS); err != nil {
-		return o, fmt.Errorf("reading --max-rss: %w", err)
-	}
-	if o.hardRSS, err = parseMemorySize(hardRSS); err != nil {
-		return o, fmt.Errorf("reading --hard-rss: %w", err)
-	}
-	if o.runs < 1 || o.cycles < 1 {
-		return o, errors.New("--runs and --cycles must be at least 1")
-	}
+	err := o.read(cfg)
 	o.images = fs.Args()
-	return o, nil
+	return o, err
 }
 
-// envDefault returns the environment variable name, or def when unset.
-func envDefault(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
+// read fills the options that come from the configuration.
+func (o *memtestOptions) read(cfg *config) error {
+	var err error
+	o.model, o.library = cfg.str("DERMQ_MODEL"), cfg.str("DERMQ_ORT_LIBRARY")
+	if o.maxRSS, err = cfg.memorySize("DERMQ_MAX_RSS"); err != nil {
+		return err
 	}
-	return def
+	if o.hardRSS, err = cfg.memorySize("DERMQ_HARD_RSS"); err != nil {
+		return err
+	}
+	if o.arena, err = cfg.bool("DERMQ_CPU_ARENA"); err != nil {
+		return err
+	}
+	if o.runs < 1 || o.cycles < 1 {
+		return errors.New("--runs and --cycles must be at least 1")
+	}
+	return nil
 }
 
 // newMemtestEngine opens the model with the settings under test.

@@ -30,8 +30,8 @@ type memoryReport struct {
 	afterUnloads []uint64
 }
 
-// prediction is what one measured prediction cost.
-type prediction struct {
+// measured is what one prediction cost.
+type measured struct {
 	before, peak, after uint64
 	took                time.Duration
 }
@@ -98,7 +98,7 @@ func (r *memoryReport) cycle(ctx context.Context, engine *inference.Engine,
 }
 
 // add records one prediction with the model already loaded.
-func (r *memoryReport) add(p prediction) {
+func (r *memoryReport) add(p measured) {
 	r.peak = max(r.peak, p.peak)
 	r.addedAfter = append(r.addedAfter, int64(p.after)-int64(p.before))
 	r.addedPeak = append(r.addedPeak, int64(p.peak)-int64(p.before))
@@ -107,8 +107,8 @@ func (r *memoryReport) add(p prediction) {
 
 // measurePrediction runs one prediction while sampling resident memory.
 func measurePrediction(ctx context.Context, engine *inference.Engine, photo []byte,
-	o memtestOptions) (prediction, error) {
-	var p prediction
+	o memtestOptions) (measured, error) {
+	var p measured
 	var err error
 	if p.before, err = jobs.RSS(); err != nil {
 		return p, err

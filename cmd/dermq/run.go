@@ -23,7 +23,8 @@ func init() {
 var runVars = []string{
 	"REDIS_URL", "PORT", "DERMQ_MODEL", "DERMQ_ORT_LIBRARY", "DERMQ_MAX_UPLOAD_BYTES",
 	"DERMQ_MAX_PIXELS", "DERMQ_RETENTION", "DERMQ_CONCURRENCY", "DERMQ_POLL_INTERVAL",
-	"DERMQ_JOB_TIMEOUT", "DERMQ_MAX_RETRY", "DERMQ_LOG_FORMAT", "DERMQ_LOG_LEVEL",
+	"DERMQ_JOB_TIMEOUT", "DERMQ_MAX_RETRY", "DERMQ_MAX_RSS", "DERMQ_HARD_RSS", "DERMQ_MAX_JOBS",
+	"DERMQ_IDLE_UNLOAD", "DERMQ_CPU_ARENA", "DERMQ_LOG_FORMAT", "DERMQ_LOG_LEVEL",
 }
 
 func runAll(ctx context.Context, args []string) error {
@@ -89,7 +90,7 @@ func runWebAndWorker(ctx context.Context, cfg *config, logger *slog.Logger) erro
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = superviseWorker(ctx, cfg.env(), logger) })
+	wg.Go(func() { _ = superviseWorker(ctx, cfg, logger) })
 
 	fmt.Printf("\nDermQ is running. Open http://localhost:%s in your browser.\n"+
 		"Press Ctrl+C to stop.\n\n", cfg.str("PORT"))

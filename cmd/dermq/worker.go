@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,9 @@ func init() {
 // workerVars are the settings the worker process reads.
 var workerVars = []string{
 	"REDIS_URL", "DERMQ_MODEL", "DERMQ_ORT_LIBRARY", "DERMQ_MAX_PIXELS", "DERMQ_RETENTION",
-	"DERMQ_CONCURRENCY", "DERMQ_POLL_INTERVAL", "DERMQ_LOG_FORMAT", "DERMQ_LOG_LEVEL",
+	"DERMQ_CONCURRENCY", "DERMQ_POLL_INTERVAL", "DERMQ_MAX_RSS", "DERMQ_HARD_RSS",
+	"DERMQ_MAX_JOBS", "DERMQ_IDLE_UNLOAD", "DERMQ_CPU_ARENA", "DERMQ_LOG_FORMAT",
+	"DERMQ_LOG_LEVEL",
 }
 
 func runWorker(ctx context.Context, args []string) error {
@@ -40,14 +43,15 @@ func runWorker(ctx context.Context, args []string) error {
 		return err
 	}
 	if !*noSupervise {
-		return superviseWorker(ctx, cfg.env(), logger)
+		return superviseWorker(ctx, cfg, logger)
 	}
 
 	cfg.log(logger, "starting worker")
 	return runWorkerProcess(ctx, cfg, logger)
 }
 
-// runWorkerProcess runs the worker in this process until ctx ends.
+// runWorkerProcess runs the worker in this process until ctx ends or its
+// memory guard recycles it, which exits with jobs.ExitRecycle.
 func runWorkerProcess(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	rdb, err := openRedis(ctx, cfg.str("REDIS_URL"))
 	if err != nil {
@@ -65,19 +69,26 @@ func runWorkerProcess(ctx context.Context, cfg *config, logger *slog.Logger) err
 	if err != nil {
 		return err
 	}
-	if err := worker.Start(ctx); err != nil {
+	guard, err := newGuard(cfg, logger)
+	if err != nil {
 		return err
 	}
 
-	<-ctx.Done()
-	worker.Shutdown()
-	return nil
+	err = worker.Run(ctx, guard)
+	if errors.Is(err, jobs.ErrRecycle) {
+		return &exitCodeError{code: jobs.ExitRecycle, err: err}
+	}
+	return err
 }
 
 // newEngine finds (or fetches) ONNX Runtime and reads the model's manifest.
 // The ONNX session itself is created by the first prediction.
 func newEngine(ctx context.Context, cfg *config, logger *slog.Logger) (*inference.Engine, error) {
 	maxPixels, err := cfg.int("DERMQ_MAX_PIXELS")
+	if err != nil {
+		return nil, err
+	}
+	arena, err := cfg.bool("DERMQ_CPU_ARENA")
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +101,7 @@ func newEngine(ctx context.Context, cfg *config, logger *slog.Logger) (*inferenc
 		ModelPath:   cfg.str("DERMQ_MODEL"),
 		LibraryPath: library,
 		MaxPixels:   maxPixels,
+		CPUArena:    &arena,
 		Logger:      logger,
 	})
 	if err != nil {
