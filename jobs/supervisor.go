@@ -227,6 +227,7 @@ type childExit struct {
 	pid     int
 	held    []JobRef
 	code    int
+	sig     syscall.Signal
 	status  string
 	tail    string
 	ran     time.Duration
@@ -234,8 +235,11 @@ type childExit struct {
 }
 
 // stopErr reports a worker that did not end cleanly after a stop request.
+// A worker ended by the stop signal itself (one that had not yet set up its
+// handlers) stopped cleanly too.
 func (e childExit) stopErr() error {
-	if e.code == 0 || e.code == ExitRecycle {
+	if e.code == 0 || e.code == ExitRecycle || e.sig == syscall.SIGTERM ||
+		e.sig == syscall.SIGINT {
 		return nil
 	}
 	return fmt.Errorf("worker %d stopped with %s", e.pid, e.status)
@@ -276,6 +280,7 @@ func (s *Supervisor) runOnce(stops <-chan os.Signal) (childExit, error) {
 		pid:     cmd.Process.Pid,
 		held:    jobs.held(),
 		code:    cmd.ProcessState.ExitCode(),
+		sig:     exitSignal(cmd.ProcessState),
 		status:  describeExit(cmd.ProcessState),
 		tail:    tail.String(),
 		ran:     time.Since(start),
@@ -316,15 +321,22 @@ func (s *Supervisor) await(p *os.Process, stops <-chan os.Signal, waited <-chan 
 // describeExit says how a process ended: its exit code or the signal that
 // killed it.
 func describeExit(state *os.ProcessState) string {
-	ws, ok := state.Sys().(syscall.WaitStatus)
-	switch {
-	case ok && ws.Signaled():
-		return "killed by signal " + ws.Signal().String()
+	switch sig := exitSignal(state); {
+	case sig != 0:
+		return "killed by signal " + sig.String()
 	case state.ExitCode() == ExitRecycle:
 		return fmt.Sprintf("exit code %d (recycle)", ExitRecycle)
 	default:
 		return fmt.Sprintf("exit code %d", state.ExitCode())
 	}
+}
+
+// exitSignal returns the signal that killed a process, or 0.
+func exitSignal(state *os.ProcessState) syscall.Signal {
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return ws.Signal()
+	}
+	return 0
 }
 
 // tailBuffer keeps the last bytes written to it.
