@@ -71,6 +71,9 @@ func (h *camHead) compute(a activation, class int) (*camResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if values[h.scores] == nil {
+		return nil, fmt.Errorf("the class scores %q do not depend on the pooling", h.scores)
+	}
 	scores := values[h.scores].data
 	if class < 0 {
 		class = argmax(scores)

@@ -159,6 +159,9 @@ func (g *onnxGraph) softmaxInput(output string) string {
 			return ""
 		}
 		n := &g.nodes[i]
+		if len(n.inputs) == 0 {
+			return ""
+		}
 		switch n.opType {
 		case "Identity":
 			name = n.inputs[0]
@@ -184,7 +187,7 @@ func (g *onnxGraph) lastGlobalPool(opset int64) *globalPool {
 // asGlobalPool describes node i as a global pooling, or returns nil.
 func (g *onnxGraph) asGlobalPool(i int, opset int64) *globalPool {
 	n := &g.nodes[i]
-	if n.domain != "" && n.domain != "ai.onnx" {
+	if n.domain != "" && n.domain != "ai.onnx" || len(n.inputs) == 0 || len(n.outputs) == 0 {
 		return nil
 	}
 	switch n.opType {

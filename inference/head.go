@@ -114,7 +114,12 @@ func floatConstant(g *onnxGraph, name string) (*tensor, error) {
 func (h *camHead) forward(pooled *tensor) (map[string]*tensor, error) {
 	values := map[string]*tensor{h.pool.output: pooled}
 	for _, op := range h.ops {
-		out, err := op.forward(h.gather(values, op.inputs))
+		in := h.gather(values, op.inputs)
+		if i := slices.Index(in, nil); i >= 0 {
+			return nil, fmt.Errorf("replaying %s: input %q is computed after it is used",
+				op.label, op.inputs[i])
+		}
+		out, err := op.forward(in)
 		if err != nil {
 			return nil, fmt.Errorf("replaying %s: %w", op.label, err)
 		}

@@ -227,6 +227,9 @@ func TestHeadRefusesWhatItCannotReplay(t *testing.T) {
 			b.node("Shape", []string{"pooled"}, []string{"shape"}, nil)
 			b.node("Reshape", []string{"pooled", "shape"}, []string{"scores"}, nil)
 		}},
+		{"a node without inputs", func(b *graphBuilder) {
+			b.node("Relu", nil, []string{"scores"}, nil)
+		}},
 		{"8-bit weights", func(b *graphBuilder) {
 			b.model.graph.initializers["w"] = &onnxTensor{name: "w", dataType: onnxInt8,
 				dims: []int64{headChannels, 2}, raw: make([]byte, 2*headChannels)}

@@ -65,7 +65,7 @@ func gemmDims(a, b *tensor, transA, transB bool) (m, k, n int, err error) {
 	if k != kb {
 		return 0, 0, 0, fmt.Errorf("gemm of shapes %v and %v", a.shape, b.shape)
 	}
-	return m, k, n, nil
+	return m, k, n, checkHeadSize([]int{m, n})
 }
 
 // rowMajor returns a matrix's data, transposed when asked.
@@ -140,8 +140,11 @@ func matmulDims(a, b []int) (m, k, n int, out []int, err error) {
 		return 0, 0, 0, nil, fmt.Errorf("matmul of shapes %v and %v", a, b)
 	}
 	k, n = b[0], b[1]
+	if k == 0 {
+		return 0, 0, 0, nil, fmt.Errorf("matmul of shapes %v and %v", a, b)
+	}
 	out = append(append([]int(nil), a[:len(a)-1]...), n)
-	return shapeSize(a) / k, k, n, out, nil
+	return shapeSize(a) / k, k, n, out, checkHeadSize(out)
 }
 
 func matmulForward(in []*tensor) (*tensor, error) {

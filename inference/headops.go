@@ -30,10 +30,14 @@ func (e *unsupportedOpError) Error() string {
 
 // compileOp turns one node of the head into a headOp.
 func compileOp(g *onnxGraph, n *onnxNode, opset int64) (*headOp, error) {
-	op := &headOp{label: n.opType + " " + n.name, inputs: n.inputs[:1], output: n.outputs[0]}
 	if n.domain != "" && n.domain != "ai.onnx" {
 		return nil, &unsupportedOpError{op: n.domain + "." + n.opType}
 	}
+	if len(n.inputs) < minInputs(n.opType) || len(n.outputs) == 0 {
+		return nil, fmt.Errorf("node %s %q has %d inputs and %d outputs", n.opType, n.name,
+			len(n.inputs), len(n.outputs))
+	}
+	op := &headOp{label: n.opType + " " + n.name, inputs: n.inputs[:1], output: n.outputs[0]}
 	if f, ok := unaryFuncs(n); ok {
 		op.elementwise(f)
 		return op, nil
@@ -66,6 +70,17 @@ func compileOp(g *onnxGraph, n *onnxNode, opset int64) (*headOp, error) {
 		return nil, fmt.Errorf("reading %s: %w", op.label, err)
 	}
 	return op, nil
+}
+
+// minInputs is the number of inputs an operator cannot do without.
+func minInputs(opType string) int {
+	switch opType {
+	case "Add", "Sub", "Mul", "Div", "Gemm", "MatMul", "Reshape":
+		return 2
+	case "BatchNormalization":
+		return 5
+	}
+	return 1
 }
 
 // elementwise makes op apply f to every element.

@@ -31,6 +31,22 @@ func (t *tensor) reshaped(shape []int) *tensor {
 	return &tensor{shape: slices.Clone(shape), data: t.data}
 }
 
+// maxHeadValues caps the size of any tensor the head replay computes. A
+// real head works on vectors; only a malformed graph asks for more.
+const maxHeadValues = 1 << 22
+
+// checkHeadSize refuses an output shape larger than maxHeadValues.
+func checkHeadSize(shape []int) error {
+	n := 1
+	for _, d := range shape {
+		if d < 0 || d > maxHeadValues || n*max(d, 1) > maxHeadValues {
+			return fmt.Errorf("a tensor of shape %v is too large for a classifier head", shape)
+		}
+		n *= d
+	}
+	return nil
+}
+
 // broadcastShape returns the numpy-style broadcast of two shapes.
 func broadcastShape(a, b []int) ([]int, error) {
 	n := max(len(a), len(b))
@@ -46,7 +62,7 @@ func broadcastShape(a, b []int) ([]int, error) {
 			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
 		}
 	}
-	return out, nil
+	return out, checkHeadSize(out)
 }
 
 // dimFromEnd returns dimension k counted from the end of shape, or 1.
