@@ -86,7 +86,7 @@ func usage() {
 	fmt.Fprintln(os.Stderr, "usage: dermq COMMAND [flags]")
 	fmt.Fprintln(os.Stderr, "\ncommands:")
 	for _, name := range names {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", name, commands[name].summary)
+		fmt.Fprintf(os.Stderr, "  %-14s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nRun 'dermq COMMAND --help' for a command's flags and environment.")
 }
