@@ -39,8 +39,11 @@ type Config struct {
 	// MaxBatchZipBytes is the largest zip a batch upload may send. It is
 	// spooled to a temporary file, never held in memory. Defaults to 2 GB.
 	MaxBatchZipBytes int
-	// UploadSlots is how many uploads are held in memory at once; the
-	// others wait, their bytes still in the network buffers. Defaults to 4.
+	// UploadSlots is how many uploads are read into memory at once; the
+	// others wait, their bytes still in the network buffers, which keeps the
+	// web process's memory flat under load. A slow client holds its slot
+	// while it sends, so with many slow clients the others wait up to two
+	// minutes and then get a 503. Defaults to 2.
 	UploadSlots int
 	// TrustedProxies are the addresses or CIDR ranges whose
 	// X-Forwarded-For header is believed. Defaults to loopback and the
@@ -64,7 +67,7 @@ func (c *Config) fillDefaults() error {
 		c.MaxBatchZipBytes = 2 << 30
 	}
 	if c.UploadSlots <= 0 {
-		c.UploadSlots = 4
+		c.UploadSlots = 2
 	}
 	if c.TrustedProxies == nil {
 		c.TrustedProxies = []string{

@@ -48,6 +48,10 @@ func (s *server) readForm(c *fiber.Ctx, buf *bytes.Buffer) (*form, error) {
 		return nil, s.tooLarge()
 	}
 
+	if n := c.Request().Header.ContentLength(); n > 0 {
+		buf.Grow(n)
+	}
+
 	body := &limitReader{r: c.Context().RequestBodyStream(), left: s.bodyLimit}
 	reader := multipart.NewReader(body, boundary)
 	f := &form{}

@@ -33,6 +33,8 @@ var environment = []envVar{
 		desc: "ONNX Runtime shared library; empty means the cached download"},
 	{name: "DERMQ_MAX_UPLOAD_BYTES", def: "10485760", desc: "largest image accepted, in bytes"},
 	{name: "DERMQ_MAX_PIXELS", def: "50000000", desc: "most pixels an image may declare"},
+	{name: "DERMQ_UPLOAD_SLOTS", def: "2",
+		desc: "uploads the web process reads into memory at once; others wait"},
 	{name: "DERMQ_RETENTION", def: "24h",
 		desc: "how long results, heatmaps and uploads are kept"},
 	{name: "DERMQ_CONCURRENCY", def: "1", desc: "predictions one worker runs at once"},

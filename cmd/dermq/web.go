@@ -29,7 +29,8 @@ func init() {
 // webVars are the settings the web process reads.
 var webVars = []string{
 	"REDIS_URL", "PORT", "DERMQ_MAX_UPLOAD_BYTES", "DERMQ_MAX_PIXELS", "DERMQ_RETENTION",
-	"DERMQ_JOB_TIMEOUT", "DERMQ_MAX_RETRY", "DERMQ_LOG_FORMAT", "DERMQ_LOG_LEVEL",
+	"DERMQ_UPLOAD_SLOTS", "DERMQ_JOB_TIMEOUT", "DERMQ_MAX_RETRY", "DERMQ_LOG_FORMAT",
+	"DERMQ_LOG_LEVEL",
 }
 
 func runWeb(ctx context.Context, args []string) error {
@@ -83,6 +84,10 @@ func buildWebApp(
 	if err != nil {
 		return nil, err
 	}
+	slots, err := cfg.int("DERMQ_UPLOAD_SLOTS")
+	if err != nil {
+		return nil, err
+	}
 
 	// Webhooks are not wired into dermq web yet, so a batch asking for one
 	// is refused until they are.
@@ -94,6 +99,7 @@ func buildWebApp(
 		Batches:        batches,
 		MaxUploadBytes: maxUpload,
 		MaxPixels:      maxPixels,
+		UploadSlots:    slots,
 		Logger:         logger,
 	})
 }
