@@ -129,7 +129,9 @@ func (s *stack) pollDone(url string, sent time.Time, poll time.Duration) (sample
 // reportOverhead reports the p50 and p95 of the queue overhead: each
 // prediction's time from upload to completion minus the Predict time of
 // every job the single worker ran inside that window (its own, and under
-// concurrency the ones queued before it). It also reports the part of the
+// concurrency the ones queued before it, counting the part of a job's
+// Predict that overlaps the window; a job's Predict is taken to end at its
+// completion, which it precedes by the few Redis writes of the worker). It also reports the part of the
 // overhead spent inside the worker (from its start on the job to the
 // completion, minus Predict) and the Predict time itself.
 func reportOverhead(b *testing.B, samples []sample) {
@@ -143,10 +145,7 @@ func reportOverhead(b *testing.B, samples []sample) {
 	for _, s := range samples {
 		busy := time.Duration(0)
 		for _, o := range samples {
-			if !o.started.Before(s.sent.Truncate(time.Millisecond)) &&
-				!o.completed.After(s.completed) {
-				busy += o.predict
-			}
+			busy += overlap(s.sent, s.completed, o.completed.Add(-o.predict), o.completed)
 		}
 		overheads = append(overheads, ms(s.completed.Sub(s.sent)-busy))
 		predicts = append(predicts, ms(s.predict))
@@ -168,4 +167,17 @@ func quantile(values []float64, q float64) float64 {
 	rank := int(q*float64(len(sorted))+0.999999) - 1
 
 	return sorted[min(max(rank, 0), len(sorted)-1)]
+}
+
+// overlap returns how long [a0, a1] and [b0, b1] share.
+func overlap(a0, a1, b0, b1 time.Time) time.Duration {
+	start, end := a0, a1
+	if b0.After(start) {
+		start = b0
+	}
+	if b1.Before(end) {
+		end = b1
+	}
+
+	return max(end.Sub(start), 0)
 }
