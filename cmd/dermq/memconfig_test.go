@@ -25,7 +25,8 @@ func TestParseMemorySize(t *testing.T) {
 
 			got, err := parseMemorySize(c.in)
 			if (err == nil) != c.ok || got != c.want {
-				t.Fatalf("parseMemorySize(%q) = %d, %v; want %d, ok %v", c.in, got, err, c.want, c.ok)
+				t.Fatalf("parseMemorySize(%q) = %d, %v; want %d, ok %v",
+					c.in, got, err, c.want, c.ok)
 			}
 		})
 	}
