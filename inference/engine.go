@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
 )
 
 // Engine runs one model: it reads the model and its manifest when built,
@@ -51,8 +53,8 @@ func (l runLock) lockWait() { l <- struct{}{} }
 // unlock releases the lock.
 func (l runLock) unlock() { <-l }
 
-// errClosed is returned by an Engine used after Close.
-var errClosed = errors.New("the inference engine is closed")
+// ErrClosed is returned by an Engine used after Close.
+var ErrClosed = errors.New("the inference engine is closed")
 
 // NewEngine reads the model at opts.ModelPath and its manifest, detects what
 // the graph tells, and prepares Grad-CAM. It creates no session: the first
@@ -170,7 +172,7 @@ func (e *Engine) unloadLocked() error {
 // be held.
 func (e *Engine) sessionLocked() (*session, error) {
 	if e.closed {
-		return nil, errClosed
+		return nil, ErrClosed
 	}
 	if e.sess != nil {
 		return e.sess, nil
@@ -187,7 +189,7 @@ func (e *Engine) sessionLocked() (*session, error) {
 	e.sess = s
 	e.loaded.Store(true)
 	e.opts.Logger.Info("model loaded", "model", e.manifest.Name,
-		"duration_ms", time.Since(start).Milliseconds())
+		"duration_ms", time.Since(start).Milliseconds(), "onnxruntime", ort.GetVersion())
 	return s, nil
 }
 

@@ -141,8 +141,8 @@ func TestPredictHonoursContextAndClose(t *testing.T) {
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.Predict(context.Background(), photo, Request{}); !errors.Is(err, errClosed) {
-			t.Fatalf("got %v, want errClosed", err)
+		if _, err := e.Predict(context.Background(), photo, Request{}); !errors.Is(err, ErrClosed) {
+			t.Fatalf("got %v, want ErrClosed", err)
 		}
 	})
 }

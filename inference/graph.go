@@ -139,12 +139,20 @@ func dimSize(d int64) int {
 	return int(d)
 }
 
-// producer returns the index of the node that outputs name, or -1.
+// producer returns the index of the node that outputs name, or -1. The
+// first call indexes every node output; the graph is not changed after it
+// is read, and is only used by one goroutine.
 func (g *onnxGraph) producer(name string) int {
-	for i := len(g.nodes) - 1; i >= 0; i-- {
-		if slices.Contains(g.nodes[i].outputs, name) {
-			return i
+	if g.producers == nil {
+		g.producers = make(map[string]int, len(g.nodes))
+		for i, n := range g.nodes {
+			for _, out := range n.outputs {
+				g.producers[out] = i
+			}
 		}
+	}
+	if i, ok := g.producers[name]; ok {
+		return i
 	}
 	return -1
 }

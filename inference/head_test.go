@@ -27,6 +27,7 @@ func (b *graphBuilder) node(op string, in, out []string, attrs map[string]onnxAt
 	}
 	b.model.graph.nodes = append(b.model.graph.nodes,
 		onnxNode{opType: op, name: op, inputs: in, outputs: out, attrs: attrs})
+	b.model.graph.producers = nil
 }
 
 // weights adds a random float initializer.

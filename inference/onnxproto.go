@@ -38,6 +38,9 @@ type onnxGraph struct {
 	initializers map[string]*onnxTensor
 	inputs       []onnxValueInfo
 	outputs      []onnxValueInfo
+	// producers maps a tensor name to the index of the node making it;
+	// producer fills it on first use.
+	producers map[string]int
 }
 
 // onnxNode is one NodeProto.
