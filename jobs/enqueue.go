@@ -44,6 +44,8 @@ type Submission struct {
 	Webhook string
 	// WebhookEventsFilter lists the events the webhook wants.
 	WebhookEventsFilter []string
+	// BaseURL is the web app's address as the client used it.
+	BaseURL string
 }
 
 // Enqueuer is the web process's side of the pipeline: it queues
@@ -80,6 +82,7 @@ func (e *Enqueuer) Submit(ctx context.Context, sub Submission) (*Prediction, err
 		Input:               sub.Input,
 		Webhook:             sub.Webhook,
 		WebhookEventsFilter: sub.WebhookEventsFilter,
+		BaseURL:             sub.BaseURL,
 	}
 	p.Input.Bytes = len(sub.Upload)
 	if err := e.store.Create(ctx, p, sub.Upload); err != nil {

@@ -79,6 +79,7 @@ func (e *Enqueuer) newPrediction(id string, sub Submission) *Prediction {
 		Input:               sub.Input,
 		Webhook:             sub.Webhook,
 		WebhookEventsFilter: sub.WebhookEventsFilter,
+		BaseURL:             sub.BaseURL,
 	}
 	p.Input.Bytes = len(sub.Upload)
 

@@ -46,6 +46,9 @@ type Prediction struct {
 	Webhook string `json:"webhook,omitempty"`
 	// WebhookEventsFilter lists the events the webhook wants.
 	WebhookEventsFilter []string `json:"webhook_events_filter,omitempty"`
+	// BaseURL is the web app's address as the submitting client used it;
+	// webhook bodies show the prediction's URLs under it.
+	BaseURL string `json:"base_url,omitempty"`
 	// Queue is the asynq queue the prediction's task is on; empty means
 	// QueuePredict.
 	Queue string `json:"queue,omitempty"`

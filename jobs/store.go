@@ -24,6 +24,9 @@ type StoreConfig struct {
 	// Retention is how long records, uploads and images live. Defaults to
 	// 24 hours.
 	Retention time.Duration
+	// Webhooks is told when a prediction starts and ends, and queues the
+	// webhook deliveries it asked for. Defaults to nil: no webhooks.
+	Webhooks *Webhooks
 }
 
 func (c *StoreConfig) fillDefaults() {

@@ -15,9 +15,10 @@ var ErrFinished = errors.New("prediction already finished")
 // records read back equal what was written.
 func now() time.Time { return time.Now().UTC().Round(time.Millisecond) }
 
-// MarkProcessing records that a worker started prediction id.
+// MarkProcessing records that a worker started prediction id, and sends
+// its start webhook.
 func (s *Store) MarkProcessing(ctx context.Context, id string) (*Prediction, error) {
-	return s.Update(ctx, id, func(p *Prediction) error {
+	p, err := s.Update(ctx, id, func(p *Prediction) error {
 		if p.Status.Terminal() {
 			return fmt.Errorf("starting %s: %w", id, ErrFinished)
 		}
@@ -30,6 +31,11 @@ func (s *Store) MarkProcessing(ctx context.Context, id string) (*Prediction, err
 		p.Attempts++
 		return nil
 	})
+	if err == nil {
+		s.cfg.Webhooks.Notify(ctx, p, WebhookEventStart)
+	}
+
+	return p, err
 }
 
 // MarkSucceeded records the output of prediction id and the worker's
@@ -59,8 +65,9 @@ func (s *Store) MarkCanceled(ctx context.Context, id string) (*Prediction, error
 	})
 }
 
+// finish records a terminal status and sends the completed webhook.
 func (s *Store) finish(ctx context.Context, id string, set func(*Prediction)) (*Prediction, error) {
-	return s.Update(ctx, id, func(p *Prediction) error {
+	p, err := s.Update(ctx, id, func(p *Prediction) error {
 		if p.Status.Terminal() {
 			return fmt.Errorf("finishing %s: %w", id, ErrFinished)
 		}
@@ -70,4 +77,9 @@ func (s *Store) finish(ctx context.Context, id string, set func(*Prediction)) (*
 		p.CompletedAt = &t
 		return nil
 	})
+	if err == nil {
+		s.cfg.Webhooks.Notify(ctx, p, WebhookEventCompleted)
+	}
+
+	return p, err
 }

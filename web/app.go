@@ -33,6 +33,10 @@ type Config struct {
 	// MaxPixels is the most pixels an image header may declare. Defaults to
 	// 50 million.
 	MaxPixels int
+	// Webhooks checks webhook URLs at submission and lists and replays
+	// deliveries. Defaults to nil: uploads asking for a webhook are refused
+	// and the webhook routes are left out.
+	Webhooks Webhooks
 	// Batches serves batch submissions; nil leaves the batch API out.
 	// Defaults to nil.
 	Batches Batches
@@ -136,6 +140,10 @@ func (s *server) routes(app *fiber.App) {
 	api.Get("/:id/heatmap.png", s.heatmap)
 	api.Get("/:id/image", s.display)
 	api.Post("/:id/cancel", s.cancel)
+	if s.cfg.Webhooks != nil {
+		api.Get("/:id/webhooks", s.listWebhooks)
+		api.Post("/:id/webhooks/:delivery/replay", s.replayWebhook)
+	}
 
 	if s.cfg.Batches != nil {
 		s.batchRoutes(app)

@@ -40,6 +40,7 @@ func (s *server) create(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	sub.BaseURL = c.BaseURL()
 
 	p, err := s.submit(c, sub)
 	if err != nil {
@@ -77,6 +78,11 @@ func (s *server) check(f *form) (jobs.Submission, error) {
 		return jobs.Submission{}, inspectError(err, sniff(f.image))
 	}
 
+	events, err := s.checkWebhook(f)
+	if err != nil {
+		return jobs.Submission{}, err
+	}
+
 	return jobs.Submission{
 		Upload: f.image,
 		Input: jobs.Input{
@@ -86,7 +92,7 @@ func (s *server) check(f *form) (jobs.Submission, error) {
 			Height: info.Height,
 		},
 		Webhook:             f.webhook,
-		WebhookEventsFilter: f.webhookEventsFilter,
+		WebhookEventsFilter: events,
 	}, nil
 }
 

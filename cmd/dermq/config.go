@@ -52,6 +52,13 @@ var environment = []envVar{
 		desc: "recycle a worker idle this long after a job, releasing the model; 0: never"},
 	{name: "DERMQ_CPU_ARENA", def: "false",
 		desc: "ONNX Runtime's CPU memory arena (off measured leaner, docs/memory.md)"},
+	{name: "DERMQ_WEBHOOK_SECRET", secret: true, desc: "webhook signing secret(s), " +
+		"whsec_ + base64, several separated by spaces while rotating; unset refuses webhooks"},
+	{name: "DERMQ_WEBHOOK_ALLOW",
+		desc: "hosts, addresses and CIDRs webhooks may reach although internal, comma-separated"},
+	{name: "DERMQ_WEBHOOK_RETRY_SCHEDULE", def: "5s,5m,30m,2h,5h,10h",
+		desc: "delay before each webhook retry; none for no retry"},
+	{name: "DERMQ_WEBHOOK_TIMEOUT", def: "10s", desc: "time limit of one webhook attempt"},
 	{name: "DERMQ_LOG_FORMAT", def: "text", desc: "log format: text or json"},
 	{name: "DERMQ_LOG_LEVEL", def: "info", desc: "log level: debug, info, warn or error"},
 }

@@ -20,13 +20,13 @@ func init() {
 }
 
 // runVars are the settings `dermq run` reads: the web's and the worker's.
-var runVars = []string{
+var runVars = append([]string{
 	"REDIS_URL", "PORT", "DERMQ_MODEL", "DERMQ_ORT_LIBRARY", "DERMQ_MAX_UPLOAD_BYTES",
 	"DERMQ_MAX_PIXELS", "DERMQ_RETENTION", "DERMQ_CONCURRENCY", "DERMQ_POLL_INTERVAL",
 	"DERMQ_JOB_TIMEOUT", "DERMQ_MAX_RETRY", "DERMQ_UPLOAD_SLOTS", "DERMQ_MAX_RSS",
 	"DERMQ_HARD_RSS", "DERMQ_MAX_JOBS", "DERMQ_IDLE_UNLOAD", "DERMQ_CPU_ARENA",
 	"DERMQ_LOG_FORMAT", "DERMQ_LOG_LEVEL",
-}
+}, webhookSettings...)
 
 func runAll(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -80,7 +80,13 @@ func runWebAndWorker(ctx context.Context, cfg *config, logger *slog.Logger) erro
 	}
 	defer rdb.Close()
 
-	app, err := buildWebApp(ctx, cfg, rdb, logger)
+	hooks, stopWebhooks, err := startWebhooks(cfg, rdb, logger, true)
+	if err != nil {
+		return err
+	}
+	defer stopWebhooks()
+
+	app, err := buildWebApp(ctx, cfg, rdb, hooks, logger)
 	if err != nil {
 		return err
 	}

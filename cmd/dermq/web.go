@@ -27,16 +27,18 @@ func init() {
 }
 
 // webVars are the settings the web process reads.
-var webVars = []string{
+var webVars = append([]string{
 	"REDIS_URL", "PORT", "DERMQ_MAX_UPLOAD_BYTES", "DERMQ_MAX_PIXELS", "DERMQ_RETENTION",
 	"DERMQ_UPLOAD_SLOTS", "DERMQ_JOB_TIMEOUT", "DERMQ_MAX_RETRY", "DERMQ_LOG_FORMAT",
 	"DERMQ_LOG_LEVEL",
-}
+}, webhookSettings...)
 
 func runWeb(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("web", flag.ContinueOnError)
 	cfg := newConfig(fs, "Serves the web app. It queues predictions; it never loads the model.",
 		webVars...)
+	noWebhooks := fs.Bool("no-webhooks", false,
+		"do not send webhook deliveries from this process (run 'dermq webhooks' instead)")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err)
 	}
@@ -53,7 +55,13 @@ func runWeb(ctx context.Context, args []string) error {
 	}
 	defer rdb.Close()
 
-	app, err := buildWebApp(ctx, cfg, rdb, logger)
+	hooks, stopWebhooks, err := startWebhooks(cfg, rdb, logger, !*noWebhooks)
+	if err != nil {
+		return err
+	}
+	defer stopWebhooks()
+
+	app, err := buildWebApp(ctx, cfg, rdb, hooks, logger)
 	if err != nil {
 		return err
 	}
@@ -64,9 +72,10 @@ func runWeb(ctx context.Context, args []string) error {
 // buildWebApp wires the Fiber app to the job pipeline over rdb. The batch
 // sweep it starts runs until ctx ends.
 func buildWebApp(
-	ctx context.Context, cfg *config, rdb *redis.Client, logger *slog.Logger,
+	ctx context.Context, cfg *config, rdb *redis.Client, hooks *jobs.Webhooks,
+	logger *slog.Logger,
 ) (*fiber.App, error) {
-	store, err := newStore(cfg, rdb)
+	store, err := newStore(cfg, rdb, hooks)
 	if err != nil {
 		return nil, err
 	}
@@ -89,13 +98,12 @@ func buildWebApp(
 		return nil, err
 	}
 
-	// Webhooks are not wired into dermq web yet, so a batch asking for one
-	// is refused until they are.
-	batches := newBatches(enqueuer, nil, maxPixels, logger)
+	batches := newBatches(enqueuer, hooks, maxPixels, logger)
 	go batches.Run(ctx)
 
 	return web.New(web.Config{
 		Predictions:    enqueuer,
+		Webhooks:       hooks,
 		Batches:        batches,
 		MaxUploadBytes: maxUpload,
 		MaxPixels:      maxPixels,
@@ -104,13 +112,14 @@ func buildWebApp(
 	})
 }
 
-func newStore(cfg *config, rdb *redis.Client) (*jobs.Store, error) {
+// newStore returns the prediction store; hooks hears of starts and ends.
+func newStore(cfg *config, rdb *redis.Client, hooks *jobs.Webhooks) (*jobs.Store, error) {
 	retention, err := cfg.duration("DERMQ_RETENTION")
 	if err != nil {
 		return nil, err
 	}
 
-	return jobs.NewStore(rdb, jobs.StoreConfig{Retention: retention}), nil
+	return jobs.NewStore(rdb, jobs.StoreConfig{Retention: retention, Webhooks: hooks}), nil
 }
 
 func newEnqueuer(

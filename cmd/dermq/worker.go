@@ -114,7 +114,11 @@ func newEngine(ctx context.Context, cfg *config, logger *slog.Logger) (*inferenc
 func newWorker(
 	cfg *config, rdb *redis.Client, predictor jobs.Predictor, logger *slog.Logger,
 ) (*jobs.Worker, error) {
-	store, err := newStore(cfg, rdb)
+	hooks, err := emitOnlyWebhooks(rdb, logger)
+	if err != nil {
+		return nil, err
+	}
+	store, err := newStore(cfg, rdb, hooks)
 	if err != nil {
 		return nil, err
 	}
