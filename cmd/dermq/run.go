@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/alicebob/miniredis/v2"
@@ -51,6 +53,9 @@ func runAll(ctx context.Context, args []string) error {
 		*cfg.values["REDIS_URL"] = "redis://" + embedded.Addr()
 	}
 
+	if err := checkModel(cfg); err != nil {
+		return err
+	}
 	library, err := ensureLibrary(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -105,4 +110,20 @@ func runWebAndWorker(ctx context.Context, cfg *config, logger *slog.Logger) erro
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// checkModel makes sure the model exists before any upload is taken, and
+// gives the worker child its absolute path.
+func checkModel(cfg *config) error {
+	model, err := filepath.Abs(cfg.str("DERMQ_MODEL"))
+	if err != nil {
+		return fmt.Errorf("finding the model: %w", err)
+	}
+	if _, err := os.Stat(model); err != nil {
+		return fmt.Errorf("finding the model: %w (run dermq from the repository root, "+
+			"or set DERMQ_MODEL)", err)
+	}
+
+	*cfg.values["DERMQ_MODEL"] = model
+	return nil
 }
