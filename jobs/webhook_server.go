@@ -137,8 +137,12 @@ func (s *WebhookServer) end(ctx context.Context, d *WebhookDelivery, status Deli
 		return err
 	}
 
-	s.webhooks.cfg.Logger.Info("webhook delivery ended", "delivery_id", d.ID,
-		"prediction_id", d.PredictionID, "event", d.Event, "status", status, "reason", reason)
+	attrs := []any{"delivery_id", d.ID, "prediction_id", d.PredictionID, "event", d.Event,
+		"status", status}
+	if reason != "" {
+		attrs = append(attrs, "reason", reason)
+	}
+	s.webhooks.cfg.Logger.Info("webhook delivery ended", attrs...)
 	return s.handOn(ctx, d, next)
 }
 
@@ -158,7 +162,10 @@ func (s *WebhookServer) handOn(ctx context.Context, d *WebhookDelivery, next str
 }
 
 func (s *WebhookServer) logAttempt(d *WebhookDelivery, a WebhookAttempt) {
-	s.webhooks.cfg.Logger.Info("webhook attempt", "delivery_id", d.ID, "event", d.Event,
-		"attempt", a.Number, "status_code", a.StatusCode, "error", a.Error,
-		"duration_ms", a.DurationMS)
+	attrs := []any{"delivery_id", d.ID, "event", d.Event, "attempt", a.Number,
+		"status_code", a.StatusCode, "duration_ms", a.DurationMS}
+	if a.Error != "" {
+		attrs = append(attrs, "error", a.Error)
+	}
+	s.webhooks.cfg.Logger.Info("webhook attempt", attrs...)
 }

@@ -123,7 +123,7 @@ func writeEnvTable(w io.Writer, vars []envVar) {
 		if def == "" {
 			def = "(unset)"
 		}
-		fmt.Fprintf(w, "  %-24s %-18s %s\n", v.name, def, v.desc)
+		fmt.Fprintf(w, "  %-28s %-19s %s\n", v.name, def, v.desc)
 	}
 }
 
