@@ -18,5 +18,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "dermq tests need ONNX Runtime: %v\n", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeTestBinary()
+	os.Exit(code)
 }

@@ -58,6 +58,14 @@ func dermqTestBinary(t *testing.T) string {
 	return testBinary
 }
 
+// removeTestBinary deletes the binary dermqTestBinary built, if any; TestMain
+// calls it once every test is done.
+func removeTestBinary() {
+	if testBinary != "" {
+		_ = os.RemoveAll(filepath.Dir(testBinary))
+	}
+}
+
 // needOrOut fails the test in CI and skips it elsewhere.
 func needOrOut(t *testing.T, format string, args ...any) {
 	t.Helper()
