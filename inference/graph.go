@@ -159,6 +159,8 @@ func (g *onnxGraph) producer(name string) int {
 
 // softmaxInput returns the input of the Softmax that makes output, looking
 // through Identity nodes, or "" when output is not made by a Softmax.
+// A final Sigmoid is not looked through yet, so Grad-CAM then explains the
+// sigmoid's output rather than its logit.
 func (g *onnxGraph) softmaxInput(output string) string {
 	name := output
 	for {
