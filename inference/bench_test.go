@@ -1,3 +1,5 @@
+//go:build unix
+
 package inference
 
 import (
@@ -65,6 +67,14 @@ func reportPeakRSS(b *testing.B) {
 	}
 }
 
+// reportCPU adds the process's CPU time per operation since cpu0, all
+// threads together, to the results: it stays meaningful when other work
+// shares the machine, where wall time does not.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	cpu := processCPUTime(b) - cpu0
+	b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+}
+
 // BenchmarkPredict measures one model run plus Grad-CAM on a prepared
 // tensor: what DermQ adds on top of ONNX Runtime, compare BenchmarkBareRun.
 func BenchmarkPredict(b *testing.B) {
@@ -76,12 +86,14 @@ func BenchmarkPredict(b *testing.B) {
 				b.Fatalf("warming up: %v", err)
 			}
 
+			cpu0 := processCPUTime(b)
 			for b.Loop() {
 				res, err := engine.predictTensor(ctx, tensor, -1)
 				if err != nil || res.GradCAMError != "" {
 					b.Fatalf("predicting: %v %s", err, res.GradCAMError)
 				}
 			}
+			reportCPU(b, cpu0)
 			reportPeakRSS(b)
 		})
 	}
@@ -99,11 +111,13 @@ func BenchmarkBareRun(b *testing.B) {
 				b.Fatalf("warming up: %v", err)
 			}
 
+			cpu0 := processCPUTime(b)
 			for b.Loop() {
 				if err := session.Run(); err != nil {
 					b.Fatalf("running: %v", err)
 				}
 			}
+			reportCPU(b, cpu0)
 			reportPeakRSS(b)
 		})
 	}
@@ -162,6 +176,7 @@ func BenchmarkGradCAM(b *testing.B) {
 				b.Fatalf("running: %v", err)
 			}
 
+			cpu0 := processCPUTime(b)
 			for b.Loop() {
 				var res Result
 				engine.explain(&res, outputs, 0)
@@ -169,6 +184,7 @@ func BenchmarkGradCAM(b *testing.B) {
 					b.Fatalf("no grad-cam: %s", res.GradCAMError)
 				}
 			}
+			reportCPU(b, cpu0)
 		})
 	}
 }
@@ -196,11 +212,13 @@ func BenchmarkRender(b *testing.B) {
 			b.Fatalf("decoding: %v", err)
 		}
 		b.Run(bc.name, func(b *testing.B) {
+			cpu0 := processCPUTime(b)
 			for b.Loop() {
 				if _, err := RenderHeatmap(img, cam, 0); err != nil {
 					b.Fatalf("rendering: %v", err)
 				}
 			}
+			reportCPU(b, cpu0)
 		})
 	}
 }
