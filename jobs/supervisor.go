@@ -21,6 +21,23 @@ import (
 // at once; any other exit is a crash and is restarted with backoff.
 const ExitRecycle = 75
 
+// ExitConfig is the exit code of a worker that refused its settings (78 is
+// EX_CONFIG in sysexits.h). Restarting it cannot help, so a supervisor stops
+// and returns a *ConfigError instead.
+const ExitConfig = 78
+
+// ConfigError is what Supervisor.Run returns when its worker exited with
+// ExitConfig. Its message is the last line of the worker's stderr.
+type ConfigError struct {
+	// Tail is the end of the worker's stderr, which names the bad setting.
+	Tail string
+}
+
+func (e *ConfigError) Error() string {
+	lines := strings.Split(strings.TrimSpace(e.Tail), "\n")
+	return "worker refused its configuration: " + lines[len(lines)-1]
+}
+
 // LeanHeapTunables is the glibc setting the supervisor gives its worker when
 // GLIBC_TUNABLES is not set: allocations from 128 KiB up are served by mmap
 // and go straight back to the system when freed. glibc reads it only at
@@ -127,6 +144,8 @@ func NewSupervisor(cfg SupervisorConfig) (*Supervisor, error) {
 // Run keeps one worker running until ctx is done or a stop signal arrives,
 // then lets the worker drain and returns. A recycled worker is replaced at
 // once, a crashed one after a backoff that grows with each crash in a row.
+// A worker that exits with ExitConfig is not restarted: Run returns a
+// *ConfigError.
 func (s *Supervisor) Run(ctx context.Context) error {
 	stops := s.stops(ctx)
 	crashes := 0
@@ -141,6 +160,11 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			return exit.stopErr()
 		}
 
+		if exit.code == ExitConfig {
+			s.cfg.Logger.Error("worker refused its configuration, not restarting it",
+				"pid", exit.pid, "stderr_tail", exit.tail)
+			return &ConfigError{Tail: exit.tail}
+		}
 		if exit.code == ExitRecycle {
 			s.cfg.Logger.Info("worker recycled, starting a fresh one", "pid", exit.pid)
 			crashes = 0
@@ -326,6 +350,8 @@ func describeExit(state *os.ProcessState) string {
 		return "killed by signal " + sig.String()
 	case state.ExitCode() == ExitRecycle:
 		return fmt.Sprintf("exit code %d (recycle)", ExitRecycle)
+	case state.ExitCode() == ExitConfig:
+		return fmt.Sprintf("exit code %d (configuration error)", ExitConfig)
 	default:
 		return fmt.Sprintf("exit code %d", state.ExitCode())
 	}

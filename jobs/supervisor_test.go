@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,6 +47,9 @@ func actAsChild(modes []string) int {
 	switch mode {
 	case "recycle":
 		return ExitRecycle
+	case "badconfig":
+		fmt.Fprintln(os.Stderr, "reading DERMQ_MODEL: no such file")
+		return ExitConfig
 	case "crash":
 		fmt.Fprintln(os.Stderr, "out of luck: the model file is gone")
 		return 3
@@ -213,6 +217,25 @@ func TestSupervisorRestartsRecycledAndCrashedWorkers(t *testing.T) {
 		if !strings.Contains(log, want) {
 			t.Fatalf("log lacks %s:\n%s", want, log)
 		}
+	}
+}
+
+func TestSupervisorStopsOnAWorkerThatRefusesItsConfiguration(t *testing.T) {
+	t.Parallel()
+
+	s := startSupervised(t, "badconfig,drain")
+	s.expect(t, "start 0 badconfig")
+
+	err := s.wait(t)
+	var cfgErr *ConfigError
+	if !errors.As(err, &cfgErr) {
+		t.Fatalf("Run = %v, want a *ConfigError", err)
+	}
+	if !strings.Contains(err.Error(), "reading DERMQ_MODEL: no such file") {
+		t.Fatalf("Run's error %q lacks the worker's message", err)
+	}
+	if strings.Contains(s.log.String(), "worker died") {
+		t.Fatalf("supervisor restarted a misconfigured worker:\n%s", s.log)
 	}
 }
 

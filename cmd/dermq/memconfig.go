@@ -12,31 +12,43 @@ import (
 // newGuard builds the worker's memory guard from the configuration. A
 // supervised worker reports its jobs to the supervisor.
 func newGuard(cfg *config, logger *slog.Logger) (*jobs.Guard, error) {
-	maxRSS, err := cfg.memorySize("DERMQ_MAX_RSS")
-	if err != nil {
-		return nil, err
-	}
-	hardRSS, err := cfg.memorySize("DERMQ_HARD_RSS")
-	if err != nil {
-		return nil, err
-	}
-	maxJobs, err := cfg.int("DERMQ_MAX_JOBS")
-	if err != nil {
-		return nil, err
-	}
-	idle, err := cfg.duration("DERMQ_IDLE_UNLOAD")
+	guard, err := guardConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
 
-	return jobs.NewGuard(jobs.GuardConfig{
-		MaxRSS:     maxRSS,
-		HardRSS:    hardRSS,
-		MaxJobs:    maxJobs,
-		IdleUnload: idle,
-		Reports:    jobs.JobReports(),
-		Logger:     logger,
-	})
+	guard.Reports = jobs.JobReports()
+	guard.Logger = logger
+	return jobs.NewGuard(guard)
+}
+
+// guardConfig reads the memory guard's settings, without its reports and
+// logger.
+func guardConfig(cfg *config) (jobs.GuardConfig, error) {
+	maxRSS, err := cfg.memorySize("DERMQ_MAX_RSS")
+	if err != nil {
+		return jobs.GuardConfig{}, err
+	}
+	hardRSS, err := cfg.memorySize("DERMQ_HARD_RSS")
+	if err != nil {
+		return jobs.GuardConfig{}, err
+	}
+	if hardRSS < maxRSS {
+		return jobs.GuardConfig{}, fmt.Errorf("reading DERMQ_HARD_RSS: %s is below "+
+			"DERMQ_MAX_RSS %s", cfg.str("DERMQ_HARD_RSS"), cfg.str("DERMQ_MAX_RSS"))
+	}
+	maxJobs, err := cfg.int("DERMQ_MAX_JOBS")
+	if err != nil {
+		return jobs.GuardConfig{}, err
+	}
+	idle, err := cfg.duration("DERMQ_IDLE_UNLOAD")
+	if err != nil {
+		return jobs.GuardConfig{}, err
+	}
+
+	return jobs.GuardConfig{
+		MaxRSS: maxRSS, HardRSS: hardRSS, MaxJobs: maxJobs, IdleUnload: idle,
+	}, nil
 }
 
 // memorySize reads a memory size setting such as 400MB.

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/alicebob/miniredis/v2"
 )
@@ -43,6 +43,9 @@ func runAll(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.log(logger, "starting dermq run")
+	if err := checkWorkerSettings(ctx, cfg, logger); err != nil {
+		return err
+	}
 
 	if cfg.str("REDIS_URL") == "" {
 		embedded, err := startEmbeddedRedis(logger)
@@ -52,15 +55,6 @@ func runAll(ctx context.Context, args []string) error {
 		defer embedded.Close()
 		*cfg.values["REDIS_URL"] = "redis://" + embedded.Addr()
 	}
-
-	if err := checkModel(cfg); err != nil {
-		return err
-	}
-	library, err := ensureLibrary(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	*cfg.values["DERMQ_ORT_LIBRARY"] = library
 
 	return runWebAndWorker(ctx, cfg, logger)
 }
@@ -101,27 +95,37 @@ func runWebAndWorker(ctx context.Context, cfg *config, logger *slog.Logger) erro
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = superviseWorker(ctx, cfg, logger) })
+	supervised := make(chan error, 1)
+	go func() {
+		supervised <- superviseWorker(ctx, cfg, logger)
+		cancel()
+	}()
 
 	fmt.Printf("\nDermQ is running. Open http://localhost:%s in your browser.\n"+
 		"Press Ctrl+C to stop.\n\n", cfg.str("PORT"))
 	err = serveListener(ctx, app, ln, logger)
 	cancel()
-	wg.Wait()
-	return err
+	return errors.Join(err, <-supervised)
 }
 
 // checkModel makes sure the model exists before any upload is taken, and
-// gives the worker child its absolute path.
+// gives the worker child its absolute path. The default model is also looked
+// for beside the executable (see findModel).
 func checkModel(cfg *config) error {
-	model, err := filepath.Abs(cfg.str("DERMQ_MODEL"))
+	path := cfg.str("DERMQ_MODEL")
+	if path == defaultModel {
+		if found, err := findModel(""); err == nil {
+			path = found
+		}
+	}
+
+	model, err := filepath.Abs(path)
 	if err != nil {
 		return fmt.Errorf("finding the model: %w", err)
 	}
 	if _, err := os.Stat(model); err != nil {
-		return fmt.Errorf("finding the model: %w (run dermq from the repository root, "+
-			"or set DERMQ_MODEL)", err)
+		return fmt.Errorf("finding the model (DERMQ_MODEL, --model): %w (run dermq from "+
+			"the repository root, or set DERMQ_MODEL)", err)
 	}
 
 	*cfg.values["DERMQ_MODEL"] = model

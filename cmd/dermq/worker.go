@@ -43,6 +43,9 @@ func runWorker(ctx context.Context, args []string) error {
 		return err
 	}
 	if !*noSupervise {
+		if err := checkWorkerSettings(ctx, cfg, logger); err != nil {
+			return err
+		}
 		return superviseWorker(ctx, cfg, logger)
 	}
 
@@ -51,19 +54,23 @@ func runWorker(ctx context.Context, args []string) error {
 }
 
 // runWorkerProcess runs the worker in this process until ctx ends or its
-// memory guard recycles it, which exits with jobs.ExitRecycle.
+// memory guard recycles it, which exits with jobs.ExitRecycle. A wrong
+// setting or model exits with jobs.ExitConfig.
 func runWorkerProcess(ctx context.Context, cfg *config, logger *slog.Logger) error {
+	if err := checkWorkerValues(cfg); err != nil {
+		return configError(err)
+	}
+	engine, err := newEngine(ctx, cfg, logger)
+	if err != nil {
+		return configError(err)
+	}
+	defer engine.Close()
+
 	rdb, err := openRedis(ctx, cfg.str("REDIS_URL"))
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-
-	engine, err := newEngine(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer engine.Close()
 
 	worker, err := newWorker(cfg, rdb, engine, logger)
 	if err != nil {
@@ -105,7 +112,8 @@ func newEngine(ctx context.Context, cfg *config, logger *slog.Logger) (*inferenc
 		Logger:      logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("opening model %s: %w", cfg.str("DERMQ_MODEL"), err)
+		return nil, fmt.Errorf("opening the model %s (DERMQ_MODEL, --model): %w",
+			cfg.str("DERMQ_MODEL"), err)
 	}
 
 	return engine, nil

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dermq/dermq/jobs"
+)
+
+// runDermq runs the dermq binary with args and extra environment, and
+// returns its exit code and stderr. A command still running after a minute
+// fails the test: a bad setting must stop dermq at once.
+func runDermq(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, dermqTestBinary(t), args...)
+	cmd.Env = append(cmd.Environ(), env...)
+	cmd.Dir = t.TempDir()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("dermq %v was still running after a minute:\n%s", args, stderr.String())
+	}
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("running dermq %v: %v", args, err)
+	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
+}
+
+func TestABadWorkerSettingStopsDermqBeforeItStarts(t *testing.T) {
+	t.Parallel()
+
+	missing := []string{"DERMQ_MODEL=/nonexistent/model.onnx"}
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"run with a missing model in DERMQ_MODEL", missing, []string{"run"}, "DERMQ_MODEL"},
+		{"run with a missing model in --model", nil,
+			[]string{"run", "--model", "/nonexistent/model.onnx"}, "--model"},
+		{"a supervised worker with a missing model", missing, []string{"worker"}, "DERMQ_MODEL"},
+		{"run with an unreadable max-rss", nil, []string{"run", "--max-rss", "lots"},
+			"DERMQ_MAX_RSS"},
+		{"run with hard-rss below max-rss", nil,
+			[]string{"run", "--hard-rss", "100MB", "--max-rss", "400MB"}, "DERMQ_HARD_RSS"},
+		{"run with a negative concurrency", nil, []string{"run", "--concurrency", "-3"},
+			"DERMQ_CONCURRENCY"},
+		{"run with an unreadable idle-unload", nil, []string{"run", "--idle-unload", "xyz"},
+			"DERMQ_IDLE_UNLOAD"},
+		{"run with an unreadable cpu-arena", nil, []string{"run", "--cpu-arena", "maybe"},
+			"DERMQ_CPU_ARENA"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+
+			env := append([]string{"PORT=0", "REDIS_URL="}, c.env...)
+			code, stderr := runDermq(t, env, c.args...)
+			if code == exitOK {
+				t.Fatalf("dermq %v exited 0, want a failure; stderr:\n%s", c.args, stderr)
+			}
+			if !strings.Contains(stderr, c.want) {
+				t.Fatalf("dermq %v's stderr does not name %s:\n%s", c.args, c.want, stderr)
+			}
+		})
+	}
+}
+
+func TestAnUnsupervisedWorkerExitsWithTheConfigurationCode(t *testing.T) {
+	t.Parallel()
+
+	code, stderr := runDermq(t, []string{"DERMQ_MODEL=/nonexistent/model.onnx"},
+		"worker", "--no-supervise")
+	if code != jobs.ExitConfig {
+		t.Fatalf("exit code = %d, want %d; stderr:\n%s", code, jobs.ExitConfig, stderr)
+	}
+	if !strings.Contains(stderr, "DERMQ_MODEL") {
+		t.Fatalf("stderr does not name DERMQ_MODEL:\n%s", stderr)
+	}
+}
