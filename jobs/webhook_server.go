@@ -148,7 +148,8 @@ func (s *WebhookServer) end(ctx context.Context, d *WebhookDelivery, status Deli
 
 // handOn queues the delivery that waited for d. When next is "" it is read
 // from the record, which makes a repeated task (asynq redelivers after a
-// crash) finish the hand-over.
+// crash) finish the hand-over; a failed hand-over is retried by asynq,
+// whose retry limit lies far beyond the delivery schedule.
 func (s *WebhookServer) handOn(ctx context.Context, d *WebhookDelivery, next string) error {
 	if next == "" {
 		waiting, err := s.webhooks.store.next(ctx, d.ID)

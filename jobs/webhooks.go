@@ -75,6 +75,8 @@ func (w *Webhooks) Emit(ctx context.Context, predictionID string, target Webhook
 		return nil
 	}
 
+	// Known gap: a process killed between recording and queueing leaves the
+	// delivery pending with no task; nothing sweeps for such records yet.
 	return w.enqueueOrFail(ctx, d, d.ID)
 }
 
