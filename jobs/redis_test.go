@@ -48,7 +48,8 @@ func testRedis(t *testing.T) *redis.Client {
 		}
 		t.Skipf("redis at %s unreachable: %v", opts.Addr, err)
 	}
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
+	lockDB(t, opts)
+	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
 		t.Fatalf("flushing test database: %v", err)
 	}
 

@@ -65,7 +65,8 @@ func integrationRedis(t testing.TB) *redis.Client {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		requireOrSkip(t, "redis at %s unreachable: %v", opts.Addr, err)
 	}
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
+	lockDB(t, opts)
+	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
 		t.Fatalf("flushing test database: %v", err)
 	}
 
