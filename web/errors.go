@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/dermq/dermq/jobs"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -56,6 +57,14 @@ func asHTTPError(err error) *httpError {
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		return &httpError{Status: fe.Code, Code: codeForStatus(fe.Code), Message: fe.Message}
+	}
+
+	if jobs.Unreachable(err) {
+		return &httpError{
+			Status:  fiber.StatusServiceUnavailable,
+			Code:    "queue_unavailable",
+			Message: "The queue could not be reached. Please try again in a moment.",
+		}
 	}
 
 	return &httpError{
