@@ -131,9 +131,10 @@ func (s *stack) pollDone(url string, sent time.Time, poll time.Duration) (sample
 // every job the single worker ran inside that window (its own, and under
 // concurrency the ones queued before it, counting the part of a job's
 // Predict that overlaps the window; a job's Predict is taken to end at its
-// completion, which it precedes by the few Redis writes of the worker). It also reports the part of the
-// overhead spent inside the worker (from its start on the job to the
-// completion, minus Predict) and the Predict time itself.
+// completion, which it precedes by the few Redis writes of the worker). It
+// also reports the part of the overhead spent inside the worker (from its
+// start on the job to the completion, minus Predict) and the Predict time
+// itself.
 func reportOverhead(b *testing.B, samples []sample) {
 	if len(samples) == 0 {
 		return
