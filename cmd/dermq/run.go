@@ -33,7 +33,7 @@ var runVars = append([]string{
 func runAll(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfg := newConfig(fs, "Runs DermQ on this machine in one command. Without REDIS_URL it "+
-		"starts an embedded Redis, in memory, gone when dermq stops.", runVars...)
+		"starts an embedded Redis, in memory. "+embeddedNote, runVars...)
 	if err := fs.Parse(args); err != nil {
 		return usageError(err)
 	}
@@ -52,8 +52,9 @@ func runAll(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		defer embedded.Close()
+		defer stopEmbeddedRedis(embedded, logger)
 		*cfg.values["REDIS_URL"] = "redis://" + embedded.Addr()
+		fmt.Printf("\n%s\n", embeddedNote)
 	}
 
 	return runWebAndWorker(ctx, cfg, logger)
