@@ -39,6 +39,7 @@ func NewHandler(store *Store, predictor Predictor, logger *slog.Logger) *Handler
 func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	payload, err := decodePredictPayload(task)
 	if err != nil {
+		h.logger.Error("archiving a task whose payload cannot be read", "error", err)
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 
