@@ -33,17 +33,18 @@ func pngHeader(data []byte) (ImageInfo, error) {
 	return info, nil
 }
 
-// gifHeader reads the logical screen size.
+// gifHeader reads the logical screen size and checks that the first frame
+// fits on it.
 func gifHeader(data []byte) (ImageInfo, error) {
 	info := ImageInfo{Format: FormatGIF, Orientation: 1}
-	if len(data) < 10 {
+	if len(data) < 13 {
 		return info, corruptError(FormatGIF, fmt.Errorf("short header"))
 	}
 	info.Width, info.Height = le16(data[6:]), le16(data[8:])
 	if info.Width == 0 || info.Height == 0 {
 		return info, corruptError(FormatGIF, fmt.Errorf("zero size"))
 	}
-	return info, nil
+	return info, checkGIFFirstFrame(data, info.Width, info.Height)
 }
 
 // webpHeader walks the RIFF chunks: the frame chunk (VP8 or VP8L) gives the
