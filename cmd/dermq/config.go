@@ -18,6 +18,8 @@ type envVar struct {
 	def    string
 	desc   string
 	secret bool
+	// positive refuses zero for a number or a duration.
+	positive bool
 }
 
 // environment is every setting DermQ reads from the environment. It is the
@@ -31,15 +33,20 @@ var environment = []envVar{
 		desc: "ONNX model; its manifest NAME.json sits beside it"},
 	{name: "DERMQ_ORT_LIBRARY",
 		desc: "ONNX Runtime shared library; empty means the cached download"},
-	{name: "DERMQ_MAX_UPLOAD_BYTES", def: "10485760", desc: "largest image accepted, in bytes"},
-	{name: "DERMQ_MAX_PIXELS", def: "50000000", desc: "most pixels an image may declare"},
-	{name: "DERMQ_UPLOAD_SLOTS", def: "2",
+	{name: "DERMQ_MAX_UPLOAD_BYTES", def: "10485760", positive: true,
+		desc: "largest image accepted, in bytes"},
+	{name: "DERMQ_MAX_PIXELS", def: "50000000", positive: true,
+		desc: "most pixels an image may declare"},
+	{name: "DERMQ_UPLOAD_SLOTS", def: "2", positive: true,
 		desc: "uploads the web process reads into memory at once; others wait"},
-	{name: "DERMQ_RETENTION", def: "24h",
+	{name: "DERMQ_RETENTION", def: "24h", positive: true,
 		desc: "how long results, heatmaps and uploads are kept"},
-	{name: "DERMQ_CONCURRENCY", def: "1", desc: "predictions one worker runs at once"},
-	{name: "DERMQ_POLL_INTERVAL", def: "10ms", desc: "how often an idle worker asks for work"},
-	{name: "DERMQ_JOB_TIMEOUT", def: "5m", desc: "time limit of one prediction attempt"},
+	{name: "DERMQ_CONCURRENCY", def: "1", positive: true,
+		desc: "predictions one worker runs at once"},
+	{name: "DERMQ_POLL_INTERVAL", def: "10ms", positive: true,
+		desc: "how often an idle worker asks for work"},
+	{name: "DERMQ_JOB_TIMEOUT", def: "5m", positive: true,
+		desc: "time limit of one prediction attempt"},
 	{name: "DERMQ_MAX_RETRY", def: "6",
 		desc: "retries after infrastructure errors or a worker that died"},
 	{name: "DERMQ_MAX_RSS", def: "400MB",
@@ -58,7 +65,8 @@ var environment = []envVar{
 		desc: "hosts, addresses and CIDRs webhooks may reach although internal, comma-separated"},
 	{name: "DERMQ_WEBHOOK_RETRY_SCHEDULE", def: "5s,5m,30m,2h,5h,10h",
 		desc: "delay before each webhook retry; none for no retry"},
-	{name: "DERMQ_WEBHOOK_TIMEOUT", def: "10s", desc: "time limit of one webhook attempt"},
+	{name: "DERMQ_WEBHOOK_TIMEOUT", def: "10s", positive: true,
+		desc: "time limit of one webhook attempt"},
 	{name: "DERMQ_LOG_FORMAT", def: "text", desc: "log format: text or json"},
 	{name: "DERMQ_LOG_LEVEL", def: "info", desc: "log level: debug, info, warn or error"},
 }
@@ -66,6 +74,7 @@ var environment = []envVar{
 // config holds the settings of one subcommand: the environment, overridden
 // by flags.
 type config struct {
+	fs     *flag.FlagSet
 	values map[string]*string
 	used   []envVar
 }
@@ -73,7 +82,7 @@ type config struct {
 // newConfig registers a flag for each named variable on fs, defaulting to
 // the environment, and sets fs's usage to list flags and environment.
 func newConfig(fs *flag.FlagSet, summary string, names ...string) *config {
-	c := &config{values: map[string]*string{}}
+	c := &config{fs: fs, values: map[string]*string{}}
 	for _, name := range names {
 		v := lookupVar(name)
 		c.used = append(c.used, v)
@@ -162,8 +171,13 @@ func (c *config) str(name string) string { return *c.values[name] }
 
 func (c *config) int(name string) (int, error) {
 	n, err := strconv.Atoi(c.str(name))
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("reading %s: %q is not a whole number", name, c.str(name))
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %q is not a whole number", c.origin(name),
+			c.str(name))
+	}
+	if least := c.least(name); n < least {
+		return 0, fmt.Errorf("reading %s: %d is too small: it must be at least %d",
+			c.origin(name), n, least)
 	}
 
 	return n, nil
@@ -171,12 +185,40 @@ func (c *config) int(name string) (int, error) {
 
 func (c *config) duration(name string) (time.Duration, error) {
 	d, err := time.ParseDuration(c.str(name))
-	if err != nil || d < 0 {
+	if err != nil {
 		return 0, fmt.Errorf("reading %s: %q is not a duration like 24h or 20ms",
-			name, c.str(name))
+			c.origin(name), c.str(name))
+	}
+	if d < 0 || d == 0 && c.least(name) > 0 {
+		want := "positive"
+		if c.least(name) == 0 {
+			want = "0 or positive"
+		}
+		return 0, fmt.Errorf("reading %s: %s is too small: it must be %s",
+			c.origin(name), c.str(name), want)
 	}
 
 	return d, nil
+}
+
+// least is the smallest number a setting takes: 1 for a positive one, else 0.
+func (c *config) least(name string) int {
+	if lookupVar(name).positive {
+		return 1
+	}
+	return 0
+}
+
+// origin names where a setting's value came from: its flag when one was
+// given, else its environment variable (or its default).
+func (c *config) origin(name string) string {
+	origin := name
+	c.fs.Visit(func(f *flag.Flag) {
+		if f.Name == flagName(name) {
+			origin = "--" + f.Name
+		}
+	})
+	return origin
 }
 
 // env returns the settings as environment lines for a child process.

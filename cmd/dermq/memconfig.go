@@ -34,8 +34,9 @@ func guardConfig(cfg *config) (jobs.GuardConfig, error) {
 		return jobs.GuardConfig{}, err
 	}
 	if hardRSS < maxRSS {
-		return jobs.GuardConfig{}, fmt.Errorf("reading DERMQ_HARD_RSS: %s is below "+
-			"DERMQ_MAX_RSS %s", cfg.str("DERMQ_HARD_RSS"), cfg.str("DERMQ_MAX_RSS"))
+		return jobs.GuardConfig{}, fmt.Errorf("reading %s: %s is below %s %s",
+			cfg.origin("DERMQ_HARD_RSS"), cfg.str("DERMQ_HARD_RSS"),
+			cfg.origin("DERMQ_MAX_RSS"), cfg.str("DERMQ_MAX_RSS"))
 	}
 	maxJobs, err := cfg.int("DERMQ_MAX_JOBS")
 	if err != nil {
@@ -55,7 +56,7 @@ func guardConfig(cfg *config) (jobs.GuardConfig, error) {
 func (c *config) memorySize(name string) (uint64, error) {
 	n, err := parseMemorySize(c.str(name))
 	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", name, err)
+		return 0, fmt.Errorf("reading %s: %w", c.origin(name), err)
 	}
 	return n, nil
 }
@@ -64,7 +65,8 @@ func (c *config) memorySize(name string) (uint64, error) {
 func (c *config) bool(name string) (bool, error) {
 	b, err := strconv.ParseBool(c.str(name))
 	if err != nil {
-		return false, fmt.Errorf("reading %s: %q is not true or false", name, c.str(name))
+		return false, fmt.Errorf("reading %s: %q is not true or false", c.origin(name),
+			c.str(name))
 	}
 	return b, nil
 }

@@ -52,15 +52,15 @@ func TestABadWorkerSettingStopsDermqBeforeItStarts(t *testing.T) {
 			[]string{"run", "--model", "/nonexistent/model.onnx"}, "--model"},
 		{"a supervised worker with a missing model", missing, []string{"worker"}, "DERMQ_MODEL"},
 		{"run with an unreadable max-rss", nil, []string{"run", "--max-rss", "lots"},
-			"DERMQ_MAX_RSS"},
+			"--max-rss"},
 		{"run with hard-rss below max-rss", nil,
-			[]string{"run", "--hard-rss", "100MB", "--max-rss", "400MB"}, "DERMQ_HARD_RSS"},
+			[]string{"run", "--hard-rss", "100MB", "--max-rss", "400MB"}, "--hard-rss"},
 		{"run with a negative concurrency", nil, []string{"run", "--concurrency", "-3"},
-			"DERMQ_CONCURRENCY"},
+			"--concurrency"},
 		{"run with an unreadable idle-unload", nil, []string{"run", "--idle-unload", "xyz"},
-			"DERMQ_IDLE_UNLOAD"},
+			"--idle-unload"},
 		{"run with an unreadable cpu-arena", nil, []string{"run", "--cpu-arena", "maybe"},
-			"DERMQ_CPU_ARENA"},
+			"--cpu-arena"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
