@@ -30,7 +30,7 @@ func runFetchRuntime(ctx context.Context, args []string) error {
 			inference.RuntimeVersion)
 	}
 	if err := fs.Parse(args); err != nil {
-		return &exitCodeError{code: exitUsage, err: nil}
+		return usageError(err)
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

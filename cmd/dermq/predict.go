@@ -85,7 +85,7 @@ func parsePredictFlags(args []string, stderr io.Writer) (predictFlags, []string,
 func runPredict(ctx context.Context, args []string) error {
 	f, images, err := parsePredictFlags(args, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		return &exitCodeError{code: exitUsage}
+		return &exitCodeError{code: exitOK}
 	}
 	if err != nil {
 		return &exitCodeError{code: exitUsage, err: err}

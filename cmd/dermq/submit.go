@@ -28,6 +28,23 @@ func init() {
 	})
 }
 
+// submitUsage is the top of `dermq submit --help`.
+const submitUsage = `usage: dermq submit DIR [--server URL] [--out DIR] [--concurrency N] [--wait]
+
+Uploads every image under DIR to a DermQ server as one batch. The state
+kept in the output folder lets the same command, run again, resume where
+it stopped. With --wait it waits for every image and writes the results
+and heatmaps there.
+
+flags:
+`
+
+// submitEnvironment is the end of `dermq submit --help`.
+const submitEnvironment = `
+environment (flags override it):
+  DERMQ_SERVER   DermQ server URL (default http://localhost:8080)
+`
+
 // submitConfig is what dermq submit was asked to do.
 type submitConfig struct {
 	// Dir is the folder to submit. Required.
@@ -64,9 +81,9 @@ func parseSubmitFlags(args []string, stderr io.Writer) (submitConfig, error) {
 	fs.DurationVar(&cfg.Poll, "poll", 2*time.Second, "pause between polls while waiting")
 	fs.StringVar(&cfg.Webhook, "webhook", "", "URL called once when the batch completes")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dermq submit DIR --server URL [--out DIR] "+
-			"[--concurrency N] [--wait]")
+		fmt.Fprint(stderr, submitUsage)
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, submitEnvironment)
 	}
 
 	dirs, err := parseInterspersed(fs, args)
@@ -124,7 +141,7 @@ func (c *submitConfig) fill() error {
 func runSubmit(ctx context.Context, args []string) error {
 	cfg, err := parseSubmitFlags(args, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		return &exitCodeError{code: exitUsage}
+		return &exitCodeError{code: exitOK}
 	}
 	if err != nil {
 		return &exitCodeError{code: exitUsage, err: err}
