@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // newLogger builds the process logger from DERMQ_LOG_FORMAT and
-// DERMQ_LOG_LEVEL and makes it the default.
+// DERMQ_LOG_LEVEL and makes it the default, for go-redis's own lines too.
 func newLogger(c *config, process string) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.str("DERMQ_LOG_LEVEL"))); err != nil {
@@ -28,5 +30,6 @@ func newLogger(c *config, process string) (*slog.Logger, error) {
 
 	logger := slog.New(handler).With("process", process)
 	slog.SetDefault(logger)
+	redis.SetLogger(redisLogger{logger: logger})
 	return logger, nil
 }
