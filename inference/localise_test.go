@@ -11,7 +11,7 @@ import (
 )
 
 // minLocalisedShare is the least share of held-out images whose heatmap peak
-// must fall inside the lesion. The goal is 0.9; demo model v1 reaches 0.70 (42
+// must fall inside the lesion. The goal is 0.9; demo model v2 reaches 0.70 (42
 // of 60) because its training was cut short, so this guards what it has.
 const minLocalisedShare = 0.65
 

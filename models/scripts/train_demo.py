@@ -172,7 +172,7 @@ def manifest(path):
     """Write the model's manifest."""
     doc = {
         "name": "demo",
-        "version": "1",
+        "version": "2",
         "input": {"name": "input", "layout": "NCHW", "size": [224, 224],
                   "color": "RGB", "scale": 255, "mean": MEAN, "std": STD,
                   "resize": "bilinear"},
