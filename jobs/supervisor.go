@@ -157,7 +157,12 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		}
 		s.release(ctx, exit)
 		if exit.stopped {
-			return exit.stopErr()
+			err := exit.stopErr()
+			if err != nil {
+				s.cfg.Logger.Error("worker did not stop cleanly", "pid", exit.pid,
+					"status", exit.status, "stderr_tail", exit.tail)
+			}
+			return err
 		}
 
 		if exit.code == ExitConfig {

@@ -148,6 +148,20 @@ func (l *logEvents) matching(msg string) []map[string]any {
 	return out
 }
 
+// lastErrors returns up to n of the last events logged at level ERROR.
+func (l *logEvents) lastErrors(n int) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	var out []map[string]any
+	for i := len(l.events) - 1; i >= 0 && len(out) < n; i-- {
+		if l.events[i]["level"] == "ERROR" {
+			out = append(out, l.events[i])
+		}
+	}
+	return out
+}
+
 // waitFor waits until at least n events say msg and returns them.
 func (l *logEvents) waitFor(t *testing.T, msg string, n int) []map[string]any {
 	t.Helper()
@@ -210,10 +224,12 @@ func (w *memoryWorld) startWorker(t *testing.T, env ...string) {
 	}
 	go w.log.follow(stderr)
 
-	t.Cleanup(func() { stopWorker(t, cmd) })
+	t.Cleanup(func() { stopWorker(t, cmd, w.log) })
 }
 
-func stopWorker(t *testing.T, cmd *exec.Cmd) {
+// stopWorker sends SIGTERM and expects a clean exit; a failure shows the
+// supervisor's and workers' last error lines.
+func stopWorker(t *testing.T, cmd *exec.Cmd, log *logEvents) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -221,7 +237,8 @@ func stopWorker(t *testing.T, cmd *exec.Cmd) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Errorf("worker supervisor exited with %v", err)
+			t.Errorf("worker supervisor exited with %v; last errors: %v", err,
+				log.lastErrors(5))
 		}
 	case <-time.After(time.Minute):
 		_ = cmd.Process.Kill()

@@ -62,13 +62,13 @@ func runWorkerProcess(ctx context.Context, cfg *config, logger *slog.Logger) err
 	}
 	engine, err := newEngine(ctx, cfg, logger)
 	if err != nil {
-		return configError(err)
+		return stoppedWhileStarting(ctx, logger, configError(err))
 	}
 	defer engine.Close()
 
 	rdb, err := openRedis(ctx, cfg.str("REDIS_URL"))
 	if err != nil {
-		return err
+		return stoppedWhileStarting(ctx, logger, err)
 	}
 	defer rdb.Close()
 
@@ -86,6 +86,17 @@ func runWorkerProcess(ctx context.Context, cfg *config, logger *slog.Logger) err
 		return &exitCodeError{code: jobs.ExitRecycle, err: err}
 	}
 	return err
+}
+
+// stoppedWhileStarting returns err, or nil when a stop signal ended ctx
+// during start-up: a worker told to stop before it ran stopped cleanly, and
+// its supervisor must not count the interrupted start as a failure.
+func stoppedWhileStarting(ctx context.Context, logger *slog.Logger, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	logger.Info("worker stopped while starting", "error", err)
+	return nil
 }
 
 // newEngine finds (or fetches) ONNX Runtime and reads the model's manifest.
