@@ -61,8 +61,13 @@ func runAll(ctx context.Context, args []string) error {
 }
 
 // startEmbeddedRedis starts an in-process Redis on a free loopback port.
+// Miniredis only counts a key's time to live down when told to: ClockTTL
+// ties TTLs to the wall clock, so that DERMQ_RETENTION holds as it does on a
+// real Redis. Expired keys go the next time any command reaches it, and
+// asynq's polling reaches it many times a second.
 func startEmbeddedRedis(logger *slog.Logger) (*miniredis.Miniredis, error) {
 	m := miniredis.NewMiniRedis()
+	m.ClockTTL(true)
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("starting embedded redis: %w", err)
 	}
