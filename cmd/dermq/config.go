@@ -87,6 +87,12 @@ func newConfig(fs *flag.FlagSet, summary string, names ...string) *config {
 		v := lookupVar(name)
 		c.used = append(c.used, v)
 		c.values[name] = fs.String(flagName(name), envOr(v), v.desc)
+		if v.secret {
+			// --help prints a flag's default, here read from the
+			// environment: show it as the start-up log line does.
+			f := fs.Lookup(flagName(name))
+			f.DefValue = redact(f.DefValue)
+		}
 	}
 
 	fs.Usage = func() { c.usage(fs, summary) }

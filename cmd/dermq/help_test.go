@@ -32,3 +32,27 @@ func TestSubmitHelpNamesItsEnvironment(t *testing.T) {
 			stderr)
 	}
 }
+
+func TestHelpRedactsSecretsFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+
+	env := []string{
+		"REDIS_URL=redis://:hunter2-password@redis.internal:6379/3",
+		"DERMQ_WEBHOOK_SECRET=whsec_c2VjcmV0LXNpZ25pbmcta2V5",
+	}
+	for _, name := range []string{"web", "worker", "run"} {
+		t.Run("dermq "+name+" --help shows no password and no webhook secret", func(t *testing.T) {
+			t.Parallel()
+
+			_, stderr := runDermq(t, env, name, "--help")
+			for _, secret := range []string{"hunter2-password", "c2VjcmV0LXNpZ25pbmcta2V5"} {
+				if strings.Contains(stderr, secret) {
+					t.Fatalf("dermq %s --help prints the secret %q:\n%s", name, secret, stderr)
+				}
+			}
+			if !strings.Contains(stderr, "redis://:redacted@redis.internal:6379/3") {
+				t.Fatalf("dermq %s --help does not show REDIS_URL redacted:\n%s", name, stderr)
+			}
+		})
+	}
+}
