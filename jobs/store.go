@@ -66,13 +66,13 @@ func (s *Store) Create(ctx context.Context, p *Prediction, upload []byte) error 
 		return fmt.Errorf("encoding prediction %s: %w", p.ID, err)
 	}
 
-	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	cmds, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Set(ctx, s.key(p.ID, "upload"), upload, s.cfg.Retention)
 		pipe.Set(ctx, s.key(p.ID, "record"), record, s.cfg.Retention)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("storing prediction %s: %w", p.ID, err)
+		return fmt.Errorf("storing prediction %s: %w", p.ID, txError(cmds, err))
 	}
 
 	return nil
@@ -142,12 +142,12 @@ func (s *Store) writeRecord(ctx context.Context, tx *redis.Tx, key string, p *Pr
 		return fmt.Errorf("encoding prediction %s: %w", p.ID, err)
 	}
 
-	_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	cmds, err := tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Set(ctx, key, record, s.cfg.Retention)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("writing prediction %s: %w", p.ID, err)
+		return fmt.Errorf("writing prediction %s: %w", p.ID, txError(cmds, err))
 	}
 
 	return nil
@@ -170,7 +170,7 @@ func (s *Store) DeleteUpload(ctx context.Context, id string) error {
 // SaveImages stores the display photo and the heatmap of prediction id.
 // A nil heatmap (Grad-CAM could not run) is not stored.
 func (s *Store) SaveImages(ctx context.Context, id string, display, heatmap []byte) error {
-	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	cmds, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Set(ctx, s.key(id, "display"), display, s.cfg.Retention)
 		if heatmap != nil {
 			pipe.Set(ctx, s.key(id, "heatmap"), heatmap, s.cfg.Retention)
@@ -178,7 +178,7 @@ func (s *Store) SaveImages(ctx context.Context, id string, display, heatmap []by
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("storing images of %s: %w", id, err)
+		return fmt.Errorf("storing images of %s: %w", id, txError(cmds, err))
 	}
 
 	return nil
@@ -204,6 +204,22 @@ func (s *Store) blob(ctx context.Context, id, part string) ([]byte, error) {
 	}
 
 	return b, nil
+}
+
+// txError is the error of a MULTI/EXEC. When Redis refuses a command as it
+// is queued (out of memory, say) EXEC only answers EXECABORT; the refusal
+// that says why is on the command.
+func txError(cmds []redis.Cmder, err error) error {
+	if !redis.HasErrorPrefix(err, "EXECABORT") {
+		return err
+	}
+
+	for _, cmd := range cmds {
+		if cmdErr := cmd.Err(); cmdErr != nil && !redis.HasErrorPrefix(cmdErr, "EXECABORT") {
+			return cmdErr
+		}
+	}
+	return err
 }
 
 // discard removes a prediction that could not be queued.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dermq/dermq/jobs"
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 )
 
 // httpError is an error with the status and the JSON body a client gets.
@@ -13,9 +14,18 @@ type httpError struct {
 	Status  int
 	Code    string
 	Message string
+	// cause is the error behind the answer, logged but never shown.
+	cause error
 }
 
-func (e *httpError) Error() string { return e.Message }
+func (e *httpError) Error() string {
+	if e.cause != nil {
+		return e.Message + ": " + e.cause.Error()
+	}
+	return e.Message
+}
+
+func (e *httpError) Unwrap() error { return e.cause }
 
 // apiError returns the error a handler gives back to refuse a request.
 func apiError(status int, code, message string) error {
@@ -59,6 +69,10 @@ func asHTTPError(err error) *httpError {
 		return &httpError{Status: fe.Code, Code: codeForStatus(fe.Code), Message: fe.Message}
 	}
 
+	if queueFull(err) {
+		return errQueueFull(err)
+	}
+
 	if jobs.Unreachable(err) {
 		return &httpError{
 			Status:  fiber.StatusServiceUnavailable,
@@ -71,6 +85,26 @@ func asHTTPError(err error) *httpError {
 		Status:  fiber.StatusInternalServerError,
 		Code:    "internal_error",
 		Message: "Something went wrong on our side. Please try again.",
+	}
+}
+
+// queueFull reports whether Redis refused a write because it is out of
+// memory: with the noeviction policy DermQ asks for (an evicted key is a lost
+// job) a full Redis answers OOM to every write. The text is checked too, for
+// a library that passes the reply on without wrapping it.
+func queueFull(err error) bool {
+	return err != nil && (redis.IsOOMError(err) ||
+		strings.Contains(err.Error(), "OOM command not allowed"))
+}
+
+// errQueueFull is the answer while Redis has no room for another upload.
+func errQueueFull(cause error) *httpError {
+	return &httpError{
+		Status: fiber.StatusServiceUnavailable,
+		Code:   "queue_full",
+		Message: "The queue is full and cannot take more photos right now. " +
+			"Please try again in a few minutes.",
+		cause: cause,
 	}
 }
 

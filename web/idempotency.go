@@ -20,7 +20,7 @@ func (s *server) submit(c *fiber.Ctx, sub jobs.Submission) (*jobs.Prediction, er
 	if key == "" {
 		p, err := s.cfg.Predictions.Submit(c.UserContext(), sub)
 		if err != nil {
-			return nil, queueUnavailable()
+			return nil, queueError(err)
 		}
 		return p, nil
 	}
@@ -36,7 +36,7 @@ func (s *server) submit(c *fiber.Ctx, sub jobs.Submission) (*jobs.Prediction, er
 			"This Idempotency-Key was already used with a different image.")
 	}
 	if err != nil {
-		return nil, queueUnavailable()
+		return nil, queueError(err)
 	}
 
 	return p, nil
@@ -45,7 +45,17 @@ func (s *server) submit(c *fiber.Ctx, sub jobs.Submission) (*jobs.Prediction, er
 // isNotGraphic reports a character that has no place in a header token.
 func isNotGraphic(r rune) bool { return r > unicode.MaxASCII || !unicode.IsGraphic(r) }
 
-func queueUnavailable() error {
-	return apiError(fiber.StatusServiceUnavailable, "queue_unavailable",
-		"The prediction could not be queued. Please try again in a moment.")
+// queueError is the answer to an upload the queue did not take: full, or
+// not reachable. The cause is logged, not shown.
+func queueError(err error) error {
+	if queueFull(err) {
+		return errQueueFull(err)
+	}
+
+	return &httpError{
+		Status:  fiber.StatusServiceUnavailable,
+		Code:    "queue_unavailable",
+		Message: "The prediction could not be queued. Please try again in a moment.",
+		cause:   err,
+	}
 }

@@ -15,6 +15,15 @@ import (
 func downApp(t *testing.T) *fiber.App {
 	t.Helper()
 
+	app, _ := downAppLogging(t, slog.New(slog.DiscardHandler))
+	return app
+}
+
+// downAppLogging is downApp logging to logger; it also returns the address
+// nobody listens on.
+func downAppLogging(t *testing.T, logger *slog.Logger) (*fiber.App, string) {
+	t.Helper()
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listening: %v", err)
@@ -24,14 +33,13 @@ func downApp(t *testing.T) *fiber.App {
 
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	t.Cleanup(func() { _ = rdb.Close() })
-	logger := slog.New(slog.DiscardHandler)
 	store := jobs.NewStore(rdb, jobs.StoreConfig{})
 	enqueuer := jobs.NewEnqueuer(rdb, store, jobs.EnqueuerConfig{Logger: logger})
 	app, err := New(Config{Predictions: enqueuer, Logger: logger})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	return app
+	return app, addr
 }
 
 func TestReadsAnswer503WhileRedisIsDown(t *testing.T) {
