@@ -156,7 +156,11 @@ func (s *server) logPanic(c *fiber.Ctx, e any) {
 
 func (s *server) health(c *fiber.Ctx) error {
 	if err := s.cfg.Predictions.Ping(c.UserContext()); err != nil {
-		return apiError(fiber.StatusServiceUnavailable, "redis_unavailable", err.Error())
+		// The detail names Redis's host and port: for the log, not for
+		// whoever asks.
+		s.cfg.Logger.Warn("health check: redis unreachable", "error", err)
+		return apiError(fiber.StatusServiceUnavailable, "redis_unavailable",
+			"Redis cannot be reached.")
 	}
 
 	return c.JSON(fiber.Map{"status": "ok"})
