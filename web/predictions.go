@@ -21,6 +21,12 @@ var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (s *server) create(c *fiber.Ctx) error {
 	defer drain(c)
 
+	// A body declared too large is refused at once, before it waits for a
+	// slot it would only waste.
+	if c.Request().Header.ContentLength() > s.bodyLimit {
+		return s.tooLarge()
+	}
+
 	release, err := s.acquireSlot(c)
 	if err != nil {
 		return err
@@ -50,6 +56,12 @@ func (s *server) create(c *fiber.Ctx) error {
 	return s.accepted(c, p)
 }
 
+// acquireSlot waits for one of the upload slots. The wait ends with a 503
+// after slotWait, or at once when the server shuts down (fasthttp closes the
+// request context's Done only then). fasthttp does not tell a handler that
+// its client went away: a client that hangs up while waiting keeps its place
+// until it gets a slot, and then gives it back as soon as reading its body
+// fails on the closed connection.
 func (s *server) acquireSlot(c *fiber.Ctx) (func(), error) {
 	timer := time.NewTimer(slotWait)
 	defer timer.Stop()
@@ -60,8 +72,9 @@ func (s *server) acquireSlot(c *fiber.Ctx) (func(), error) {
 	case <-timer.C:
 		return nil, apiError(fiber.StatusServiceUnavailable, "busy",
 			"The server is busy receiving other uploads. Please try again.")
-	case <-c.UserContext().Done():
-		return nil, c.UserContext().Err()
+	case <-c.Context().Done():
+		return nil, apiError(fiber.StatusServiceUnavailable, "shutting_down",
+			"The server is restarting. Please try again in a moment.")
 	}
 }
 

@@ -3,10 +3,14 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -151,5 +155,48 @@ func TestPanicBecomesJSON500(t *testing.T) {
 	}
 	if code := errorCode(t, resp); code != "internal_error" {
 		t.Fatalf("error code = %q, want internal_error", code)
+	}
+}
+
+func TestATooLargeUploadIsRefusedWithoutWaitingForASlot(t *testing.T) {
+	t.Parallel()
+
+	app, err := New(Config{Predictions: &recorder{}, MaxUploadBytes: 1000, UploadSlots: 1,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listening: %v", err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+
+	// A client that sends its headers and a little of its body, then
+	// stalls, holds the only slot.
+	stalled, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("dialing: %v", err)
+	}
+	t.Cleanup(func() { _ = stalled.Close() })
+	fmt.Fprintf(stalled, "POST /api/v1/predictions HTTP/1.1\r\nHost: test\r\n"+
+		"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 900\r\n\r\n--b\r\n")
+	time.Sleep(200 * time.Millisecond)
+
+	body, contentType := multipartBody(t, "image", bytes.Repeat([]byte{0xff}, 200<<10))
+	client := &http.Client{Timeout: 10 * time.Second}
+	started := time.Now()
+	resp, err := client.Post("http://"+ln.Addr().String()+"/api/v1/predictions", contentType,
+		body)
+	if err != nil {
+		t.Fatalf("uploading while the slot is taken: %v (after %v)", err, time.Since(started))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != fiber.StatusRequestEntityTooLarge {
+		t.Fatalf("status = %d, want 413", resp.StatusCode)
+	}
+	if code := errorCode(t, resp); code != "too_large" {
+		t.Fatalf("error code = %q, want too_large", code)
 	}
 }

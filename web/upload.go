@@ -44,10 +44,6 @@ func (s *server) readForm(c *fiber.Ctx, buf *bytes.Buffer) (*form, error) {
 		return nil, err
 	}
 
-	if c.Request().Header.ContentLength() > s.bodyLimit {
-		return nil, s.tooLarge()
-	}
-
 	if n := c.Request().Header.ContentLength(); n > 0 {
 		buf.Grow(n)
 	}
