@@ -9,10 +9,15 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/dermq/dermq/jobs"
 )
 
 // chromiumPath is the browser the test drives (Debian's chromium package).
 const chromiumPath = "/usr/bin/chromium"
+
+// browserDeadline bounds the whole browser test.
+const browserDeadline = 3 * time.Minute
 
 // heatmapShown is true once the result page shows a loaded heatmap.
 const heatmapShown = `(() => {
@@ -44,8 +49,12 @@ func TestBrowserUpload(t *testing.T) {
 		t.Fatalf("waiting for the result page to show the waiting status: %v", err)
 	}
 	waiting, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#status-words")))
-	if err != nil || waiting == "" {
-		t.Fatalf("reading the waiting status: %q, %v", waiting, err)
+	if err != nil {
+		t.Fatalf("reading the waiting status: %v", err)
+	}
+	queued, running := statusWords(jobs.StatusStarting), statusWords(jobs.StatusProcessing)
+	if waiting != queued && waiting != running {
+		t.Fatalf("waiting status = %q, want %q or %q", waiting, queued, running)
 	}
 	saveScreenshot(t, ctx, "browser-upload-waiting.png")
 
@@ -59,6 +68,29 @@ func TestBrowserUpload(t *testing.T) {
 		t.Fatalf("result page shows %d class bars (%v), want 5", bars, err)
 	}
 	saveScreenshot(t, ctx, "browser-upload-result.png")
+
+	checkOpacitySlider(t, ctx)
+}
+
+// checkOpacitySlider moves the slider to its minimum with the keyboard, as a
+// person would, and checks that the heatmap overlay follows it.
+func checkOpacitySlider(t *testing.T, ctx context.Context) {
+	t.Helper()
+
+	opacity := `getComputedStyle(document.getElementById("heatmap")).opacity`
+	before, err := chromedp.Run(ctx, chromedp.Evaluate[string](opacity))
+	if err != nil || before != "0.6" {
+		t.Fatalf("heatmap opacity before moving the slider = %q (%v), want 0.6", before, err)
+	}
+
+	err = chromedp.Do(ctx, chromedp.Focus(chromedp.CSS("#opacity")), chromedp.KeyEvent(kb.Home))
+	if err != nil {
+		t.Fatalf("moving the opacity slider: %v", err)
+	}
+	after, err := chromedp.Run(ctx, chromedp.Evaluate[string](opacity))
+	if err != nil || after != "0" {
+		t.Fatalf("heatmap opacity with the slider at 0 = %q (%v), want 0", after, err)
+	}
 }
 
 // newBrowser starts headless Chromium with a fresh profile for this test.
@@ -87,7 +119,13 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.WindowSize(1280, 900),
 	)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
+	// Every step runs under one deadline, so that a page that never shows
+	// what a step waits for fails the test in minutes, not at go test's
+	// timeout. It is generous: the 10 MP photo runs through the real model
+	// on a small shared machine.
+	ctx, cancelDeadline := context.WithTimeout(ctx, browserDeadline)
 	t.Cleanup(func() {
+		cancelDeadline()
 		cancelCtx()
 		cancelAlloc()
 	})

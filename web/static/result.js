@@ -35,28 +35,67 @@
       .catch(function () { window.location.reload(); });
   }
 
+  // stop ends the polling for good and says why on the page.
+  function stop(message, hint) {
+    var el = document.getElementById("status-words");
+    if (el) {
+      el.textContent = message;
+    }
+    var lead = document.querySelector("#result .lead");
+    if (lead) {
+      lead.textContent = hint;
+    }
+    var spinner = document.querySelector("#result .spinner");
+    if (spinner) {
+      spinner.hidden = true;
+    }
+  }
+
+  // answer reads a reply as {status, body}; a body that is not JSON is null.
+  function answer(res) {
+    return res.json().then(
+      function (body) { return { status: res.status, body: body }; },
+      function () { return { status: res.status, body: null }; });
+  }
+
   function poll(api, delay, started) {
     if (Date.now() - started > giveUpAfter) {
-      document.getElementById("status-words").textContent =
-        "Still not finished. Reload the page to check again.";
+      stop("Still not finished.", "Reload the page to check again.");
       return;
     }
 
+    var again = function (next) { poll(api, next, started); };
     setTimeout(function () {
       fetch(api, { headers: { Accept: "application/json" } })
-        .then(function (res) { return res.json(); })
-        .then(function (p) {
-          if (terminal[p.status]) {
+        .then(answer)
+        .then(function (r) {
+          var refusal = r.body && r.body.error && r.body.error.message;
+          if (r.status === 404) {
+            stop(refusal || "This prediction does not exist, or it has expired.",
+              "Upload the photo again from the start page.");
+            return;
+          }
+          if (r.status >= 400 && r.status < 500) {
+            stop(refusal || "The server refused to show this prediction.",
+              "Upload the photo again from the start page.");
+            return;
+          }
+          if (r.status >= 500 || !r.body || !r.body.status) {
+            // The server or its queue is briefly away: keep trying.
+            again(Math.min(delay * 2, 5000));
+            return;
+          }
+          if (terminal[r.body.status]) {
             swapIn();
             return;
           }
           var el = document.getElementById("status-words");
-          if (el && words[p.status]) {
-            el.textContent = words[p.status];
+          if (el && words[r.body.status]) {
+            el.textContent = words[r.body.status];
           }
-          poll(api, Math.min(delay * 1.5, 3000), started);
+          again(Math.min(delay * 1.5, 3000));
         })
-        .catch(function () { poll(api, Math.min(delay * 2, 5000), started); });
+        .catch(function () { again(Math.min(delay * 2, 5000)); });
     }, delay);
   }
 
