@@ -65,6 +65,12 @@ type WebhookConfig struct {
 	// PollInterval is how often the server looks for new and due deliveries
 	// when idle. Defaults to 1 second.
 	PollInterval time.Duration
+	// SweepInterval is how often the server looks for pending deliveries
+	// that have no task (the process that recorded one died before queueing
+	// it, or Redis refused the task) and queues them. A delivery is left to
+	// its own process for one interval after it is recorded or replayed.
+	// Defaults to 1 minute.
+	SweepInterval time.Duration
 	// Logger receives delivery logs. Defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -88,6 +94,7 @@ func (c WebhookConfig) withDefaults() (WebhookConfig, error) {
 	}
 	c.Retention = orDuration(c.Retention, 72*time.Hour)
 	c.PollInterval = orDuration(c.PollInterval, time.Second)
+	c.SweepInterval = orDuration(c.SweepInterval, time.Minute)
 	if c.Queue == "" {
 		c.Queue = WebhookQueue
 	}
@@ -125,7 +132,8 @@ func ParseWebhookRetrySchedule(value string) ([]time.Duration, error) {
 			return nil, fmt.Errorf("reading DERMQ_WEBHOOK_RETRY_SCHEDULE: %w", err)
 		}
 		if d <= 0 {
-			return nil, fmt.Errorf("reading DERMQ_WEBHOOK_RETRY_SCHEDULE: delay %s is not positive", d)
+			return nil, fmt.Errorf(
+				"reading DERMQ_WEBHOOK_RETRY_SCHEDULE: delay %s is not positive", d)
 		}
 		schedule = append(schedule, d)
 	}

@@ -16,7 +16,13 @@ const (
 	// WebhookEventCompleted fires when the prediction ends: succeeded,
 	// failed or canceled.
 	WebhookEventCompleted WebhookEvent = "completed"
+	// WebhookEventBatchCompleted fires once when every image of a sealed
+	// batch has ended. A batch asks for it with the filter "completed".
+	WebhookEventBatchCompleted WebhookEvent = "batch.completed"
 )
+
+// ForBatch reports whether the event is about a batch, not a prediction.
+func (e WebhookEvent) ForBatch() bool { return e == WebhookEventBatchCompleted }
 
 // ParseWebhookEvents reads webhook_events_filter: repeated values, each of
 // which may hold several events separated by commas. No value at all means
@@ -31,7 +37,8 @@ func ParseWebhookEvents(values []string) ([]WebhookEvent, error) {
 				continue
 			}
 			if event != WebhookEventStart && event != WebhookEventCompleted {
-				return nil, fmt.Errorf("unknown webhook event %q: use start, completed or both", field)
+				return nil, fmt.Errorf(
+					"unknown webhook event %q: use start, completed or both", field)
 			}
 			seen[event] = true
 		}

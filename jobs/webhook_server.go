@@ -17,6 +17,10 @@ type WebhookServer struct {
 	webhooks *Webhooks
 	client   *http.Client
 	srv      *asynq.Server
+
+	// stopSweep ends the sweep; swept is closed when it has returned.
+	stopSweep context.CancelFunc
+	swept     chan struct{}
 }
 
 // NewWebhookServer returns a server for the deliveries cfg describes. It
@@ -57,6 +61,10 @@ func (s *WebhookServer) Start() error {
 		return fmt.Errorf("starting webhook server: %w", err)
 	}
 
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopSweep, s.swept = cancel, make(chan struct{})
+	go s.runSweep(ctx)
+
 	cfg := s.webhooks.cfg
 	cfg.Logger.Info("webhook server started", "queue", cfg.Queue,
 		"retry_schedule", fmt.Sprint(cfg.RetrySchedule), "timeout", cfg.Timeout.String(),
@@ -64,10 +72,14 @@ func (s *WebhookServer) Start() error {
 	return nil
 }
 
-// Shutdown waits for the attempts in flight, up to the attempt timeout, and
-// stops. Deliveries waiting for a retry stay queued in Redis for the next
-// server.
+// Shutdown stops the sweep, waits for the attempts in flight, up to the
+// attempt timeout, and stops. Deliveries waiting for a retry stay queued in
+// Redis for the next server.
 func (s *WebhookServer) Shutdown() {
+	if s.stopSweep != nil {
+		s.stopSweep()
+		<-s.swept
+	}
 	s.srv.Shutdown()
 }
 
@@ -137,7 +149,7 @@ func (s *WebhookServer) end(ctx context.Context, d *WebhookDelivery, status Deli
 		return err
 	}
 
-	attrs := []any{"delivery_id", d.ID, "prediction_id", d.PredictionID, "event", d.Event,
+	attrs := []any{"delivery_id", d.ID, "owner_id", d.owner(), "event", d.Event,
 		"status", status}
 	if reason != "" {
 		attrs = append(attrs, "reason", reason)
@@ -159,7 +171,8 @@ func (s *WebhookServer) handOn(ctx context.Context, d *WebhookDelivery, next str
 		next = waiting
 	}
 
-	return s.webhooks.enqueue(ctx, next, next)
+	_, err := s.webhooks.enqueue(ctx, next, next)
+	return err
 }
 
 func (s *WebhookServer) logAttempt(d *WebhookDelivery, a WebhookAttempt) {

@@ -49,13 +49,17 @@ func (w *Webhooks) Validate(raw string) error {
 	return ValidateWebhookURL(raw, w.cfg.Allow...)
 }
 
-// Emit records and queues the delivery of event for a prediction when its
-// target asked for that event. body is the prediction's JSON as the API
-// shows it now. Each event is delivered at most once per prediction, so a
-// predict task run again after a worker restart does not call twice. A
-// completed delivery waits until the prediction's start delivery has ended,
-// so a receiver sees start before completed.
-func (w *Webhooks) Emit(ctx context.Context, predictionID string, target WebhookTarget,
+// Emit records and queues the delivery of event for a prediction or a
+// batch (owner is its id) when its target asked for that event. body is
+// the owner's JSON as the API shows it now. Each event is delivered at most
+// once per owner, so a predict task run again after a worker restart does
+// not call twice. A completed delivery waits until the prediction's start
+// delivery has ended, so a receiver sees start before completed.
+//
+// The record is written first and is what counts: when queueing its task
+// fails, even after a few quick retries, or the process dies before it, the
+// delivery stays pending and the webhook server's sweep queues it.
+func (w *Webhooks) Emit(ctx context.Context, owner string, target WebhookTarget,
 	event WebhookEvent, body []byte) error {
 	if !target.Wants(event) {
 		return nil
@@ -63,10 +67,16 @@ func (w *Webhooks) Emit(ctx context.Context, predictionID string, target Webhook
 
 	now := time.Now().UTC()
 	d := &WebhookDelivery{
-		ID: newRandomID("whd_"), PredictionID: predictionID, Event: event, URL: target.URL,
+		ID: newRandomID("whd_"), Event: event, URL: target.URL,
 		WebhookID: newRandomID("msg_"), Status: DeliveryPending,
 		CreatedAt: now, UpdatedAt: now, Body: body,
 	}
+	if event.ForBatch() {
+		d.BatchID = owner
+	} else {
+		d.PredictionID = owner
+	}
+
 	created, waiting, err := w.store.create(ctx, d)
 	if err != nil {
 		return err
@@ -75,58 +85,76 @@ func (w *Webhooks) Emit(ctx context.Context, predictionID string, target Webhook
 		return nil
 	}
 
-	// Known gap: a process killed between recording and queueing leaves the
-	// delivery pending with no task; nothing sweeps for such records yet.
-	return w.enqueueOrFail(ctx, d, d.ID)
-}
-
-// enqueueOrFail queues a delivery; when that is impossible it marks the
-// delivery failed, so it stays visible and can be replayed.
-func (w *Webhooks) enqueueOrFail(ctx context.Context, d *WebhookDelivery, taskID string) error {
-	err := w.enqueue(ctx, d.ID, taskID)
-	if err == nil {
-		return nil
-	}
-
-	reason := "could not be queued: " + err.Error()
-	if _, ferr := w.store.finish(ctx, d, DeliveryFailed, reason); ferr != nil {
-		return errors.Join(err, ferr)
-	}
-	return err
-}
-
-// enqueue puts one delivery task on the queue. A task id already present
-// means the task is queued, which is what was wanted.
-func (w *Webhooks) enqueue(ctx context.Context, deliveryID, taskID string) error {
-	task := asynq.NewTask(TypeWebhookDelivery, []byte(deliveryID))
-	_, err := w.client.EnqueueContext(ctx, task,
-		asynq.Queue(w.cfg.Queue),
-		asynq.TaskID(taskID),
-		asynq.MaxRetry(maxWebhookRetries),
-		asynq.Timeout(webhookTaskTimeout),
-	)
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return fmt.Errorf("queueing webhook delivery %s: %w", deliveryID, err)
-	}
-
-	w.cfg.Logger.Debug("webhook delivery queued", "delivery_id", deliveryID, "task_id", taskID)
+	w.queueOrLeave(ctx, d.ID, d.task)
 	return nil
 }
 
-// Deliveries lists a prediction's deliveries with their attempts, oldest
-// first.
-func (w *Webhooks) Deliveries(
-	ctx context.Context, predictionID string,
-) ([]WebhookDelivery, error) {
-	return w.store.list(ctx, predictionID)
+// queueOrLeave queues a delivery's task; when Redis refuses even after the
+// retries, it leaves the pending delivery to the sweep and says so.
+func (w *Webhooks) queueOrLeave(ctx context.Context, deliveryID, taskID string) {
+	if _, err := w.enqueue(ctx, deliveryID, taskID); err != nil {
+		w.cfg.Logger.Warn("webhook delivery left to the sweep", "delivery_id", deliveryID,
+			"error", err)
+	}
 }
 
-// Replay sends an ended delivery again: same webhook-id and body, a fresh
-// timestamp and signature, and a fresh retry schedule. It returns
-// ErrDeliveryNotFound or ErrDeliveryPending when it cannot.
-func (w *Webhooks) Replay(
-	ctx context.Context, predictionID, deliveryID string,
-) (*WebhookDelivery, error) {
+// Enqueue retries: a Redis that hiccups for less than about a second does
+// not leave a delivery to wait for the sweep.
+var enqueueBackoff = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond,
+	800 * time.Millisecond}
+
+// enqueue puts one delivery task on the queue, retrying a failed attempt
+// after each enqueueBackoff delay. It reports false when a task with that id
+// already exists: it is queued, waiting for a retry or running, which is
+// what was wanted.
+func (w *Webhooks) enqueue(ctx context.Context, deliveryID, taskID string) (bool, error) {
+	task := asynq.NewTask(TypeWebhookDelivery, []byte(deliveryID))
+	for i := 0; ; i++ {
+		_, err := w.client.EnqueueContext(ctx, task,
+			asynq.Queue(w.cfg.Queue),
+			asynq.TaskID(taskID),
+			asynq.MaxRetry(maxWebhookRetries),
+			asynq.Timeout(webhookTaskTimeout),
+		)
+		switch {
+		case errors.Is(err, asynq.ErrTaskIDConflict):
+			return false, nil
+		case err == nil:
+			w.cfg.Logger.Debug("webhook delivery queued", "delivery_id", deliveryID,
+				"task_id", taskID)
+			return true, nil
+		case i == len(enqueueBackoff) || !sleepCtx(ctx, enqueueBackoff[i]):
+			return false, fmt.Errorf("queueing webhook delivery %s: %w", deliveryID, err)
+		}
+	}
+}
+
+// sleepCtx waits for d and reports whether ctx is still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Deliveries lists the deliveries of a prediction or a batch (owner is its
+// id) with their attempts, oldest first.
+func (w *Webhooks) Deliveries(ctx context.Context, owner string) ([]WebhookDelivery, error) {
+	return w.store.list(ctx, owner)
+}
+
+// Replay sends an ended delivery of a prediction or a batch (owner is its
+// id) again: same webhook-id and body, a fresh timestamp and signature, and
+// a fresh retry schedule. It returns ErrDeliveryNotFound or
+// ErrDeliveryPending when it cannot. A replay whose task cannot be queued
+// stays pending for the sweep.
+func (w *Webhooks) Replay(ctx context.Context, owner, deliveryID string) (
+	*WebhookDelivery, error) {
 	if !w.Enabled() {
 		return nil, ErrNoWebhookSecret
 	}
@@ -135,7 +163,7 @@ func (w *Webhooks) Replay(
 	if err != nil {
 		return nil, err
 	}
-	if d.PredictionID != predictionID {
+	if d.owner() != owner {
 		return nil, ErrDeliveryNotFound
 	}
 
@@ -144,10 +172,7 @@ func (w *Webhooks) Replay(
 		return nil, err
 	}
 
-	taskID := fmt.Sprintf("%s-replay-%d", deliveryID, n)
-	if err := w.enqueueOrFail(ctx, d, taskID); err != nil {
-		return nil, err
-	}
+	w.queueOrLeave(ctx, deliveryID, replayTaskID(deliveryID, n))
 	w.cfg.Logger.Info("webhook delivery replayed", "delivery_id", deliveryID, "replay", n)
 
 	return w.store.get(ctx, deliveryID)
