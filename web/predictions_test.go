@@ -173,16 +173,19 @@ func TestATooLargeUploadIsRefusedWithoutWaitingForASlot(t *testing.T) {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 
-	// A client that sends its headers and a little of its body, then
-	// stalls, holds the only slot.
+	// A client that sends its headers and part of its body, then stalls,
+	// holds the only slot. fasthttp reads the first 8 KB of a body before it
+	// calls the handler, so the part sent is larger than that.
 	stalled, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatalf("dialing: %v", err)
 	}
 	t.Cleanup(func() { _ = stalled.Close() })
 	fmt.Fprintf(stalled, "POST /api/v1/predictions HTTP/1.1\r\nHost: test\r\n"+
-		"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 900\r\n\r\n--b\r\n")
-	time.Sleep(200 * time.Millisecond)
+		"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 60000\r\n\r\n"+
+		"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\n\r\n%s",
+		bytes.Repeat([]byte{0xff}, 16<<10))
+	time.Sleep(300 * time.Millisecond)
 
 	body, contentType := multipartBody(t, "image", bytes.Repeat([]byte{0xff}, 200<<10))
 	client := &http.Client{Timeout: 10 * time.Second}
