@@ -118,7 +118,7 @@ func TestPredictRequestedClass(t *testing.T) {
 		t.Run("an unknown class "+class+" is an input error", func(t *testing.T) {
 			_, err := e.Predict(ctx, photo, Request{Class: class})
 			var inputErr *InputError
-			if !errors.As(err, &inputErr) || inputErr.Code != "unknown_class" {
+			if !errors.As(err, &inputErr) || inputErr.Code != CodeUnknownClass {
 				t.Fatalf("got %v, want an unknown_class InputError", err)
 			}
 		})

@@ -12,10 +12,6 @@ import (
 )
 
 const (
-	// defaultMaxSide caps the longest side of display images when the caller
-	// passes no cap.
-	defaultMaxSide = 1024
-
 	// heatOpacity is the overlay's opacity where the map is at its maximum;
 	// it falls linearly to zero where the map is zero.
 	heatOpacity = 0.6
@@ -76,7 +72,7 @@ func checkCAM(cam [][]float32) error {
 // fitDisplay returns a copy of img with its longest side at most maxSide.
 func fitDisplay(img image.Image, maxSide int) *image.NRGBA {
 	if maxSide <= 0 {
-		maxSide = defaultMaxSide
+		maxSide = DefaultDisplaySize
 	}
 	size := img.Bounds().Size()
 	if size.X <= maxSide && size.Y <= maxSide {

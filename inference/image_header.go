@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"errors"
 	"fmt"
 )
 
@@ -10,12 +11,12 @@ func pngHeader(data []byte) (ImageInfo, error) {
 	info := ImageInfo{Format: FormatPNG, Orientation: 1}
 	const sigLen = 8
 	if len(data) < sigLen+8+13 || string(data[sigLen+4:sigLen+8]) != "IHDR" {
-		return info, corruptError(FormatPNG, fmt.Errorf("no IHDR chunk"))
+		return info, corruptError(FormatPNG, errors.New("no IHDR chunk"))
 	}
 	info.Width = int(be32(data[sigLen+8:]))
 	info.Height = int(be32(data[sigLen+12:]))
 	if info.Width <= 0 || info.Height <= 0 || info.Width > 1<<30 || info.Height > 1<<30 {
-		return info, corruptError(FormatPNG, fmt.Errorf("bad size"))
+		return info, corruptError(FormatPNG, errors.New("bad size"))
 	}
 
 	for pos := sigLen; pos+8 <= len(data); {
@@ -38,11 +39,11 @@ func pngHeader(data []byte) (ImageInfo, error) {
 func gifHeader(data []byte) (ImageInfo, error) {
 	info := ImageInfo{Format: FormatGIF, Orientation: 1}
 	if len(data) < 13 {
-		return info, corruptError(FormatGIF, fmt.Errorf("short header"))
+		return info, corruptError(FormatGIF, errors.New("short header"))
 	}
 	info.Width, info.Height = le16(data[6:]), le16(data[8:])
 	if info.Width == 0 || info.Height == 0 {
-		return info, corruptError(FormatGIF, fmt.Errorf("zero size"))
+		return info, corruptError(FormatGIF, errors.New("zero size"))
 	}
 	return info, checkGIFFirstFrame(data, info.Width, info.Height)
 }
@@ -63,7 +64,7 @@ func webpHeader(data []byte) (ImageInfo, error) {
 		switch fourCC {
 		case "VP8X":
 			if len(body) < 10 {
-				return info, corruptError(FormatWebP, fmt.Errorf("short VP8X chunk"))
+				return info, corruptError(FormatWebP, errors.New("short VP8X chunk"))
 			}
 			if body[0]&0x02 != 0 {
 				return info, unsupportedFeatureError("WebP", "animated WebP",
@@ -91,7 +92,7 @@ func webpHeader(data []byte) (ImageInfo, error) {
 // it matches the frame, since the decoder allocates by the frame's size.
 func checkWebPSize(info ImageInfo, canvasW, canvasH int) (ImageInfo, error) {
 	if info.Width == 0 || info.Height == 0 {
-		return info, corruptError(FormatWebP, fmt.Errorf("no image frame"))
+		return info, corruptError(FormatWebP, errors.New("no image frame"))
 	}
 	if canvasW != 0 && (canvasW != info.Width || canvasH != info.Height) {
 		return info, corruptError(FormatWebP, fmt.Errorf("canvas %dx%d but frame %dx%d",
@@ -104,13 +105,13 @@ func checkWebPSize(info ImageInfo, canvasW, canvasH int) (ImageInfo, error) {
 func webpFrameSize(fourCC string, body []byte) (int, int, error) {
 	if fourCC == "VP8L" {
 		if len(body) < 5 || body[0] != 0x2f {
-			return 0, 0, corruptError(FormatWebP, fmt.Errorf("bad VP8L header"))
+			return 0, 0, corruptError(FormatWebP, errors.New("bad VP8L header"))
 		}
 		bits := le32(body[1:])
 		return int(bits&0x3fff) + 1, int(bits>>14&0x3fff) + 1, nil
 	}
 	if len(body) < 10 || string(body[3:6]) != "\x9d\x01\x2a" {
-		return 0, 0, corruptError(FormatWebP, fmt.Errorf("bad VP8 header"))
+		return 0, 0, corruptError(FormatWebP, errors.New("bad VP8 header"))
 	}
 	return le16(body[6:]) & 0x3fff, le16(body[8:]) & 0x3fff, nil
 }

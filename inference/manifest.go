@@ -82,9 +82,8 @@ const (
 func readManifest(path string) (*Manifest, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("reading manifest: %s does not exist: write one beside the "+
-			"model (see docs/model-contract.md); {} is enough when the graph tells the rest",
-			path)
+		return nil, fmt.Errorf("reading manifest: %w: write one beside the model (see "+
+			"docs/model-contract.md); {} is enough when the graph tells the rest", err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest: %w", err)

@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,8 +133,9 @@ func TestReadManifest(t *testing.T) {
 	})
 	t.Run("a missing manifest says how to write one", func(t *testing.T) {
 		_, err := readManifest(filepath.Join(dir, "absent.json"))
-		if err == nil || !strings.Contains(err.Error(), "docs/model-contract.md") {
-			t.Fatalf("got %v, want a pointer to the model contract", err)
+		if !errors.Is(err, os.ErrNotExist) ||
+			!strings.Contains(err.Error(), "docs/model-contract.md") {
+			t.Fatalf("got %v, want os.ErrNotExist and a pointer to the model contract", err)
 		}
 	})
 	t.Run("the issue's example manifest reads", func(t *testing.T) {

@@ -74,10 +74,11 @@ func (e *Engine) predictTensor(ctx context.Context, tensor []float32, class int)
 
 	probs := probabilities(outputs[0].data, e.manifest.Output.Kind)
 	if !isFinite(probs) || len(probs) == 0 {
-		return nil, fmt.Errorf("running model %s: the output holds no valid scores", e.manifest.Name)
+		return nil, fmt.Errorf("running model %s: the output holds no valid scores",
+			e.manifest.Name)
 	}
 	if class >= len(probs) {
-		return nil, &InputError{Code: "unknown_class", Message: fmt.Sprintf(
+		return nil, &InputError{Code: CodeUnknownClass, Message: fmt.Sprintf(
 			"unknown class %d: the model has %d classes", class, len(probs))}
 	}
 	if class < 0 {

@@ -7,6 +7,10 @@ import (
 	"strconv"
 )
 
+// CodeUnknownClass is the InputError code for a requested class that is not
+// one of the model's.
+const CodeUnknownClass = "unknown_class"
+
 // softmax returns the softmax of scores.
 func softmax(scores []float64) []float64 {
 	out := make([]float64, len(scores))
@@ -73,7 +77,7 @@ func resolveClass(requested string, labels []string, count int) (int, error) {
 		return i, nil
 	}
 	return 0, &InputError{
-		Code:    "unknown_class",
+		Code:    CodeUnknownClass,
 		Message: fmt.Sprintf("unknown class %q: use a label of the model or an index", requested),
 	}
 }
