@@ -92,10 +92,43 @@ func TestGradCAMEqualsAutograd(t *testing.T) {
 					t.Fatalf("seed %d class %d: %v", c.Seed, c.Class, err)
 				}
 				checkProbabilities(t, res, c.Probabilities)
-				if res.Class.Index != c.Class {
-					t.Fatalf("explained class %d, want %d", res.Class.Index, c.Class)
+				if res.Class.Index != c.Class || res.Top[0].Index != c.Top {
+					t.Fatalf("explained class %d with top %d, want %d with torch's top %d",
+						res.Class.Index, res.Top[0].Index, c.Class, c.Top)
 				}
 				checkFixtureCAM(t, res, ref.GradCAM, c.CAM)
+			}
+		})
+	}
+}
+
+func TestGradCAMExplainsTheTopClassByDefault(t *testing.T) {
+	t.Parallel()
+	for _, name := range gradcamFixtures {
+		t.Run(name+" explains torch's top class", func(t *testing.T) {
+			t.Parallel()
+			ref := readFixtureRef(t, name)
+			e := newFixtureEngine(t, name)
+			checked := 0
+			for _, c := range ref.Cases {
+				if c.Class != c.Top {
+					continue
+				}
+				input := fixtureInput(c.Seed, shapeSize(ref.Shape))
+				res, err := e.predictTensor(context.Background(), input, -1)
+				if err != nil {
+					t.Fatalf("seed %d, no class: %v", c.Seed, err)
+				}
+				checkProbabilities(t, res, c.Probabilities)
+				if res.Class.Index != c.Top || res.Top[0].Index != c.Top {
+					t.Fatalf("seed %d: explained class %d, top %d; torch's top is %d",
+						c.Seed, res.Class.Index, res.Top[0].Index, c.Top)
+				}
+				checkFixtureCAM(t, res, ref.GradCAM, c.CAM)
+				checked++
+			}
+			if checked == 0 {
+				t.Fatalf("%s.ref.json has no case for its top class", name)
 			}
 		})
 	}
