@@ -44,6 +44,22 @@ type GuardConfig struct {
 	// long, which releases the model: the new worker starts without one.
 	// Zero means never. Defaults to 0.
 	IdleUnload time.Duration
+	// ReleaseRSS is the resident memory past which the memory freed by a
+	// job is handed back to the system as soon as the job ends. Below it the
+	// hand-back waits until the worker has been idle for ReleaseIdle, so
+	// jobs that arrive back to back do not pay for it. Defaults to half of
+	// MaxRSS (200 MB by default).
+	ReleaseRSS uint64
+	// ReleaseIdle is how long the worker must sit without a job before the
+	// memory freed by its jobs is handed back to the system. Defaults to
+	// 150 milliseconds.
+	ReleaseIdle time.Duration
+	// HardGrace is how long a job stopped at HardRSS may keep the memory
+	// above HardRSS before the worker exits with ExitRecycle at once, the
+	// job unfinished (it is retried and counts as having taken its worker
+	// down). Memory that still rises after the stop ends the wait early.
+	// Defaults to 3 seconds.
+	HardGrace time.Duration
 	// Interval is how often resident memory is read while a job runs.
 	// Defaults to 1 second.
 	Interval time.Duration
@@ -63,6 +79,15 @@ func (c GuardConfig) withDefaults() GuardConfig {
 	if c.HardRSS == 0 {
 		c.HardRSS = max(480*MB, c.MaxRSS)
 	}
+	if c.ReleaseRSS == 0 {
+		c.ReleaseRSS = c.MaxRSS / 2
+	}
+	if c.ReleaseIdle == 0 {
+		c.ReleaseIdle = 150 * time.Millisecond
+	}
+	if c.HardGrace == 0 {
+		c.HardGrace = 3 * time.Second
+	}
 	if c.Interval == 0 {
 		c.Interval = time.Second
 	}
@@ -80,8 +105,12 @@ func (c GuardConfig) validate() error {
 	if c.MaxJobs < 0 {
 		return fmt.Errorf("MaxJobs is negative: %d", c.MaxJobs)
 	}
-	if c.IdleUnload < 0 || c.Interval < 0 {
-		return errors.New("IdleUnload and Interval must not be negative")
+	if c.ReleaseRSS > c.MaxRSS {
+		return fmt.Errorf("ReleaseRSS (%d) is above MaxRSS (%d)", c.ReleaseRSS, c.MaxRSS)
+	}
+	if c.IdleUnload < 0 || c.Interval < 0 || c.ReleaseIdle < 0 || c.HardGrace < 0 {
+		return errors.New("IdleUnload, ReleaseIdle, HardGrace and Interval " +
+			"must not be negative")
 	}
 	return nil
 }
@@ -94,12 +123,21 @@ type Guard struct {
 	cfg     GuardConfig
 	maxJobs int
 	readRSS func() (uint64, error)
+	release func()
+	exit    func(code int)
+
+	// releasing is held by an idle release and shared by running jobs, so
+	// that a job never starts while freed memory is being handed back.
+	releasing sync.RWMutex
 
 	mu       sync.Mutex
 	jobs     int
+	running  int
+	drained  *sync.Cond
 	reason   string
 	recycle  chan struct{}
 	idle     *time.Timer
+	quiet    *time.Timer
 	stopHook func()
 }
 
@@ -110,12 +148,16 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 		return nil, fmt.Errorf("checking memory guard config: %w", err)
 	}
 
-	return &Guard{
+	g := &Guard{
 		cfg:     cfg,
 		maxJobs: jitter(cfg.MaxJobs),
 		readRSS: RSS,
+		release: ReleaseMemory,
+		exit:    os.Exit,
 		recycle: make(chan struct{}),
-	}, nil
+	}
+	g.drained = sync.NewCond(&g.mu)
+	return g, nil
 }
 
 // jitter returns n moved up or down by 10 to 20 percent at random (at least
@@ -155,21 +197,36 @@ func (g *Guard) Jobs() int {
 // change nothing.
 func (g *Guard) requestRecycle(reason string) {
 	g.mu.Lock()
-
-	if g.reason != "" {
-		g.mu.Unlock()
-		return
-	}
-	g.reason = reason
-	if g.idle != nil {
-		g.idle.Stop()
-	}
-	stop := g.stopHook
-	close(g.recycle)
+	stop := g.markRecycle(reason)
 	g.mu.Unlock()
 
 	if stop != nil {
 		stop()
+	}
+}
+
+// markRecycle records reason as the first reason to recycle and wakes Run.
+// It returns the hook that stops fetching jobs, or nil when a reason was
+// recorded already. g.mu must be held.
+func (g *Guard) markRecycle(reason string) func() {
+	if g.reason != "" {
+		return nil
+	}
+
+	g.reason = reason
+	stopTimer(g.idle)
+	stopTimer(g.quiet)
+	close(g.recycle)
+	if g.stopHook == nil {
+		return func() {}
+	}
+	return g.stopHook
+}
+
+// stopTimer stops t, which may be nil.
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
 	}
 }
 
@@ -189,7 +246,9 @@ func RSS() (uint64, error) {
 
 // ReleaseMemory hands freed memory back to the operating system: the Go
 // heap's (a forced collection) and the C heap's, where ONNX Runtime
-// allocates (TrimHeap). The worker calls it after every job.
+// allocates (TrimHeap). It takes a millisecond or two, so the guard calls
+// it after a job only past GuardConfig.ReleaseRSS and otherwise once the
+// worker is idle.
 func ReleaseMemory() {
 	debug.FreeOSMemory()
 	TrimHeap()
@@ -208,10 +267,10 @@ func (g *Guard) Middleware(h asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		queue, _ := asynq.GetQueueName(ctx)
 		g.jobStarted()
+		defer g.jobEnded()
 		g.report("start", queue, taskID(t))
 
 		err := g.watch(ctx, t, h)
-		ReleaseMemory()
 
 		g.report("end", queue, taskID(t))
 		g.jobFinished(t, err)
@@ -246,12 +305,14 @@ func (g *Guard) watch(ctx context.Context, t *asynq.Task, h asynq.Handler) error
 	return err
 }
 
-// sample reads memory every Interval until done is closed, and cancels the
-// job once memory passes HardRSS.
+// sample reads memory every Interval until done is closed. Past MaxRSS it
+// asks for a recycle after the job; past HardRSS it cancels the job, and
+// when the memory stays past HardRSS all the same it exits the process.
 func (g *Guard) sample(t *asynq.Task, cancel context.CancelCauseFunc, done <-chan struct{}) {
 	tick := time.NewTicker(g.cfg.Interval)
 	defer tick.Stop()
 
+	var stop *hardStop
 	for {
 		select {
 		case <-done:
@@ -264,11 +325,18 @@ func (g *Guard) sample(t *asynq.Task, cancel context.CancelCauseFunc, done <-cha
 			g.cfg.Logger.Warn("reading worker memory", "error", err)
 			continue
 		}
+		if stop != nil {
+			if stop.escalate(g, t, rss) {
+				return
+			}
+			continue
+		}
 		if rss > g.cfg.HardRSS {
 			g.cfg.Logger.Warn("memory past the hard limit, stopping the job",
 				"task_id", taskID(t), "rss_bytes", rss, "limit_bytes", g.cfg.HardRSS)
 			cancel(ErrHardLimit)
-			return
+			stop = &hardStop{at: time.Now(), rss: rss}
+			continue
 		}
 		if rss > g.cfg.MaxRSS && g.Reason() == "" {
 			g.cfg.Logger.Warn("memory past the limit, recycling after this job",
@@ -278,17 +346,71 @@ func (g *Guard) sample(t *asynq.Task, cancel context.CancelCauseFunc, done <-cha
 	}
 }
 
-// jobStarted stops the idle clock.
+// hardRise is how far memory may climb after a job was stopped at the hard
+// limit before the stop counts as ignored: more than the noise of a job
+// that is unwinding.
+const hardRise = 8 * MB
+
+// hardStop is when a job was stopped at the hard limit and the memory then.
+type hardStop struct {
+	at  time.Time
+	rss uint64
+}
+
+// escalate exits the process with ExitRecycle when a job stopped at the
+// hard limit still holds memory past it HardGrace later, or holds clearly
+// more than when it was stopped: its work ignores the stop. The job stays unfinished,
+// so it is retried and counts as having taken its worker down. It reports
+// whether it gave up watching.
+func (s *hardStop) escalate(g *Guard, t *asynq.Task, rss uint64) bool {
+	since := time.Since(s.at)
+	if rss <= g.cfg.HardRSS {
+		return false
+	}
+	if since < g.cfg.HardGrace && rss <= s.rss+hardRise {
+		return false
+	}
+
+	g.cfg.Logger.Error("memory still past the hard limit after stopping the job, exiting",
+		"task_id", taskID(t), "rss_bytes", rss, "rss_at_stop_bytes", s.rss,
+		"limit_bytes", g.cfg.HardRSS, "since_stop", since.Round(time.Millisecond).String(),
+		"exit_code", ExitRecycle)
+	g.exit(ExitRecycle)
+	return true
+}
+
+// jobStarted stops the idle clocks and counts the running job. It waits for
+// an idle release in progress to end.
 func (g *Guard) jobStarted() {
+	g.mu.Lock()
+	stopTimer(g.idle)
+	stopTimer(g.quiet)
+	g.running++
+	g.mu.Unlock()
+
+	g.releasing.RLock()
+}
+
+// jobEnded takes the job off the running count. The last running job starts
+// the idle clocks, unless the worker recycles.
+func (g *Guard) jobEnded() {
+	g.releasing.RUnlock()
+
 	g.mu.Lock()
 	defer g.mu.Unlock()
 
-	if g.idle != nil {
-		g.idle.Stop()
+	g.running--
+	if g.running > 0 {
+		return
+	}
+	g.drained.Broadcast()
+	if g.reason == "" {
+		g.armIdle()
 	}
 }
 
-// jobFinished counts the job and decides whether the worker recycles.
+// jobFinished counts the job, hands freed memory back when the job left
+// much of it, and decides whether the worker recycles.
 func (g *Guard) jobFinished(t *asynq.Task, err error) {
 	jobs := g.countJob()
 	log := g.cfg.Logger.With("task_id", taskID(t), "jobs", jobs)
@@ -304,7 +426,7 @@ func (g *Guard) jobFinished(t *asynq.Task, err error) {
 		return
 	}
 
-	rss, rssErr := g.readRSS()
+	rss, rssErr := g.rssAfterJob()
 	switch {
 	case rssErr != nil:
 		log.Warn("reading worker memory", "error", rssErr)
@@ -320,9 +442,20 @@ func (g *Guard) jobFinished(t *asynq.Task, err error) {
 	if g.maxJobs > 0 && jobs >= g.maxJobs {
 		log.Info("job limit reached, recycling", "limit_jobs", g.maxJobs, "rss_bytes", rss)
 		g.requestRecycle("max_jobs")
-		return
 	}
-	g.armIdle()
+}
+
+// rssAfterJob reads the memory after a job. Past ReleaseRSS it first hands
+// freed memory back, so that memory the process merely keeps does not count
+// towards MaxRSS.
+func (g *Guard) rssAfterJob() (uint64, error) {
+	rss, err := g.readRSS()
+	if err != nil || rss <= g.cfg.ReleaseRSS {
+		return rss, err
+	}
+
+	g.release()
+	return g.readRSS()
 }
 
 // countJob adds one finished job and returns the total.
@@ -334,45 +467,91 @@ func (g *Guard) countJob() int {
 	return g.jobs
 }
 
-// armIdle starts the idle clock after a job, when IdleUnload is set.
+// armIdle starts the clock of the idle release and, when IdleUnload is set,
+// of the idle recycle. g.mu must be held.
 func (g *Guard) armIdle() {
-	if g.cfg.IdleUnload == 0 {
-		return
+	g.quiet = resetTimer(g.quiet, g.cfg.ReleaseIdle, g.idleRelease)
+	if g.cfg.IdleUnload > 0 {
+		g.idle = resetTimer(g.idle, g.cfg.IdleUnload, g.idleExpired)
 	}
-
-	g.mu.Lock()
-	defer g.mu.Unlock()
-
-	if g.idle != nil {
-		g.idle.Reset(g.cfg.IdleUnload)
-		return
-	}
-	g.idle = time.AfterFunc(g.cfg.IdleUnload, g.idleExpired)
 }
 
-// idleExpired recycles the idle worker so that its model is released.
+// resetTimer restarts t to call f after d, creating it when nil.
+func resetTimer(t *time.Timer, d time.Duration, f func()) *time.Timer {
+	if t == nil {
+		return time.AfterFunc(d, f)
+	}
+	t.Reset(d)
+	return t
+}
+
+// idleRelease hands the memory freed by the last jobs back to the system
+// once the worker is idle. A job that starts meanwhile waits for it; one
+// that started first makes it give up (the job's end starts a new clock).
+func (g *Guard) idleRelease() {
+	if !g.releasing.TryLock() {
+		return
+	}
+	defer g.releasing.Unlock()
+
+	g.mu.Lock()
+	busy := g.running > 0 || g.reason != ""
+	g.mu.Unlock()
+	if busy {
+		return
+	}
+
+	g.release()
+}
+
+// idleExpired recycles the idle worker so that its model is released,
+// unless a job started after the clock ran out.
 func (g *Guard) idleExpired() {
 	rss, err := g.readRSS()
 	if err != nil {
 		g.cfg.Logger.Warn("reading worker memory", "error", err)
 	}
 
+	g.mu.Lock()
+	var stop func()
+	if g.running == 0 {
+		stop = g.markRecycle("idle")
+	}
+	jobs := g.jobs
+	g.mu.Unlock()
+	if stop == nil {
+		return
+	}
+
 	g.cfg.Logger.Info("idle, recycling to release the model",
-		"idle", g.cfg.IdleUnload.String(), "rss_bytes", rss, "jobs", g.Jobs())
-	g.requestRecycle("idle")
+		"idle", g.cfg.IdleUnload.String(), "rss_bytes", rss, "jobs", jobs)
+	stop()
+}
+
+// server is the part of *asynq.Server that Run drives.
+type server interface {
+	Start(h asynq.Handler) error
+	Stop()
+	Shutdown()
 }
 
 // Run starts srv with h under the guard's watch (first handing back the
-// memory that start-up freed) and blocks until ctx is done
-// or the worker must recycle. Either way it stops fetching jobs, lets the job
-// in hand finish, and shuts srv down from outside the handler (a shutdown
-// from inside a handler would leave its task active). It returns ErrRecycle
+// memory that start-up freed) and blocks until ctx is done or the worker
+// must recycle. Either way it stops fetching jobs and shuts srv down from
+// outside the handler (a shutdown from inside a handler would leave its
+// task active). Before a recycle it waits for the running jobs to return,
+// however long they take, so that each is stored as finished; a stop
+// through ctx leaves them srv's shutdown timeout. It returns ErrRecycle
 // when the worker recycles and nil when ctx ended it.
 func (g *Guard) Run(ctx context.Context, srv *asynq.Server, h asynq.Handler) error {
+	return g.run(ctx, srv, h)
+}
+
+func (g *Guard) run(ctx context.Context, srv server, h asynq.Handler) error {
 	g.mu.Lock()
 	g.stopHook = srv.Stop
 	g.mu.Unlock()
-	ReleaseMemory()
+	g.release()
 
 	if err := srv.Start(g.Middleware(h)); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
@@ -384,11 +563,28 @@ func (g *Guard) Run(ctx context.Context, srv *asynq.Server, h asynq.Handler) err
 	}
 
 	srv.Stop()
+	g.awaitJobs(ctx)
 	srv.Shutdown()
 	if ctx.Err() != nil {
 		return nil
 	}
 	return ErrRecycle
+}
+
+// awaitJobs waits until no job runs or ctx is done.
+func (g *Guard) awaitJobs(ctx context.Context) {
+	wake := context.AfterFunc(ctx, func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.drained.Broadcast()
+	})
+	defer wake()
+
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.running > 0 && ctx.Err() == nil {
+		g.drained.Wait()
+	}
 }
 
 // taskID returns the asynq task id of t.

@@ -22,6 +22,8 @@ func newTestGuard(t *testing.T, cfg GuardConfig, rss *atomic.Uint64) *Guard {
 		t.Fatalf("NewGuard: %v", err)
 	}
 	g.readRSS = func() (uint64, error) { return rss.Load(), nil }
+	g.release = func() {}
+	g.exit = func(code int) { t.Errorf("the guard exited the process with %d", code) }
 	return g
 }
 
