@@ -40,15 +40,12 @@ func planGradCAM(m *onnxModel, info *graphInfo, target string) (camPlan, error) 
 			"convolution"}, nil
 	}
 
-	scores := info.output.name
-	if info.softmax != "" {
-		scores = info.softmax
-	}
+	scores, final := info.classScores()
 	head, err := buildHead(m, *pool, scores)
 	if err != nil {
 		return camPlan{problem: "Grad-CAM is unavailable for this model: " + err.Error()}, nil
 	}
-	head.softmaxed = info.softmax != ""
+	head.final = final
 	return camPlan{head: head}, nil
 }
 
@@ -82,8 +79,11 @@ func isGraphInput(g *onnxGraph, name string) bool {
 // misread, and then Grad-CAM would be wrong: better none than a wrong one.
 func (p camPlan) checkReplay(scores []float64, output []float32) error {
 	replay := scores
-	if p.head.softmaxed {
+	switch p.head.final {
+	case opSoftmax:
 		replay = softmax(scores)
+	case opSigmoid:
+		replay = sigmoids(scores)
 	}
 	if len(replay) != len(output) {
 		return fmt.Errorf("the replayed head gives %d scores, the model %d",

@@ -77,8 +77,24 @@ func NewEngine(opts Options) (*Engine, error) {
 	opts.Logger.Info("model ready", "model", e.manifest.Name, "version", e.manifest.Version,
 		"input", e.manifest.Input.Name, "layout", e.manifest.Input.Layout,
 		"size", e.manifest.Input.Size, "output", e.manifest.Output.Name,
+		"output_kind", e.manifest.Output.Kind,
 		"gradcam_target", e.camTarget(), "gradcam_problem", e.plan.problem)
+	e.warnDoubleActivation()
 	return e, nil
+}
+
+// warnDoubleActivation warns when the manifest calls the output logits
+// although the graph already ends in Softmax or Sigmoid: softmax is then
+// applied on top of probabilities, which flattens them. Left to itself,
+// the manifest's kind would have been "probabilities".
+func (e *Engine) warnDoubleActivation() {
+	_, final := e.info.classScores()
+	if final == "" || e.manifest.Output.Kind != OutputLogits {
+		return
+	}
+	e.opts.Logger.Warn("manifest output.kind is logits but the graph ends in "+final+
+		": softmax is applied on top; remove output.kind or set it to probabilities",
+		"model", e.manifest.Name, "output", e.manifest.Output.Name)
 }
 
 // readModel parses the graph and manifest and plans Grad-CAM. The model is

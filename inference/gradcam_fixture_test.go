@@ -19,6 +19,7 @@ var gradcamFixtures = []string{
 	"nhwc_reducemean_axes_input",
 	"nhwc_quantized_dense",
 	"nchw_dynamic_size",
+	"nchw_pool_linear_sigmoid",
 }
 
 // fixtureRef is one NAME.ref.json: torch autograd's answers.

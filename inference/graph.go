@@ -22,6 +22,9 @@ type graphInfo struct {
 	outputNames []string
 	// softmax is the input of a Softmax that produces output, or "".
 	softmax string
+	// sigmoid is the input of a Sigmoid that produces output, or "": the
+	// model gives each class an independent probability.
+	sigmoid string
 	// pool is the last global average pooling, or nil.
 	pool *globalPool
 	// quantized names an operator or initializer that shows the model is
@@ -72,7 +75,12 @@ func inspectGraph(m *onnxModel, output string) (*graphInfo, error) {
 		}
 		info.output = g.outputs[i]
 	}
-	info.softmax = g.softmaxInput(info.output.name)
+	switch op, in := g.finalActivation(info.output.name); op {
+	case opSoftmax:
+		info.softmax = in
+	case opSigmoid:
+		info.sigmoid = in
+	}
 	info.pool = g.lastGlobalPool(m.opset)
 	info.quantized = g.quantizedMark()
 	return info, nil
@@ -157,30 +165,48 @@ func (g *onnxGraph) producer(name string) int {
 	return -1
 }
 
-// softmaxInput returns the input of the Softmax that makes output, looking
-// through Identity nodes, or "" when output is not made by a Softmax.
-// A final Sigmoid is not looked through yet, so Grad-CAM then explains the
-// sigmoid's output rather than its logit.
-func (g *onnxGraph) softmaxInput(output string) string {
+// Final activations DermQ recognises on a model's output.
+const (
+	opSoftmax = "Softmax"
+	opSigmoid = "Sigmoid"
+)
+
+// finalActivation returns the Softmax or Sigmoid that makes output and its
+// input, looking through Identity nodes, or two empty strings when output
+// is made by anything else.
+func (g *onnxGraph) finalActivation(output string) (op, input string) {
 	name := output
 	for {
 		i := g.producer(name)
 		if i < 0 {
-			return ""
+			return "", ""
 		}
 		n := &g.nodes[i]
 		if len(n.inputs) == 0 {
-			return ""
+			return "", ""
 		}
 		switch n.opType {
 		case "Identity":
 			name = n.inputs[0]
-		case "Softmax":
-			return n.inputs[0]
+		case opSoftmax, opSigmoid:
+			return n.opType, n.inputs[0]
 		default:
-			return ""
+			return "", ""
 		}
 	}
+}
+
+// classScores returns the tensor Grad-CAM explains, the input of a final
+// Softmax or Sigmoid or else the output itself, and that final activation
+// ("" for none).
+func (info *graphInfo) classScores() (scores, final string) {
+	switch {
+	case info.softmax != "":
+		return info.softmax, opSoftmax
+	case info.sigmoid != "":
+		return info.sigmoid, opSigmoid
+	}
+	return info.output.name, ""
 }
 
 // lastGlobalPool finds the last node, in graph order, that averages a 4-D

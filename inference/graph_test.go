@@ -2,8 +2,13 @@ package inference
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
+	"math"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -194,4 +199,74 @@ func TestCheckInputTypeRefusesWhatDermQCannotFeed(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAFinalSigmoidGivesIndependentProbabilities(t *testing.T) {
+	t.Parallel()
+	const name = "nchw_pool_linear_sigmoid"
+
+	t.Run("the graph's final Sigmoid is found", func(t *testing.T) {
+		t.Parallel()
+		info, err := inspectGraph(readFixtureModel(t, name), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		scores, final := info.classScores()
+		if info.softmax != "" || final != opSigmoid || scores == info.output.name {
+			t.Fatalf("softmax %q, scores %q before %q: want the Sigmoid's input",
+				info.softmax, scores, final)
+		}
+	})
+
+	t.Run("probabilities are the sigmoids, not softmaxed", func(t *testing.T) {
+		t.Parallel()
+		e := newFixtureEngine(t, name)
+		if e.Manifest().Output.Kind != OutputProbabilities {
+			t.Fatalf("output kind %q, want probabilities", e.Manifest().Output.Kind)
+		}
+		ref := readFixtureRef(t, name)
+		c := ref.Cases[0]
+		res, err := e.predictTensor(context.Background(),
+			fixtureInput(c.Seed, shapeSize(ref.Shape)), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := 0.0
+		for _, p := range c.Probabilities {
+			sum += p
+		}
+		if math.Abs(sum-1) < 0.05 {
+			t.Fatalf("torch's sigmoids sum to %.3f: the fixture cannot tell them from a "+
+				"softmax", sum)
+		}
+		checkProbabilities(t, res, c.Probabilities)
+	})
+
+	t.Run("a manifest calling the output logits is warned about", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		model := filepath.Join(dir, "m.onnx")
+		data, err := os.ReadFile(fixturePath(name, ".onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		manifest := `{"output": {"kind": "logits"}}`
+		if err := os.WriteFile(model, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(manifestPath(model), []byte(manifest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		e, err := NewEngine(Options{ModelPath: model, LibraryPath: testLibrary,
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		if !strings.Contains(logs.String(), "level=WARN") ||
+			!strings.Contains(logs.String(), "ends in Sigmoid") {
+			t.Fatalf("no warning about softmax on a Sigmoid output in:\n%s", logs.String())
+		}
+	})
 }

@@ -10,11 +10,12 @@ import (
 type camHead struct {
 	pool globalPool
 	// scores is the tensor holding the class scores Grad-CAM explains: the
-	// logits before a final Softmax, or the output itself.
+	// logits before a final Softmax or Sigmoid, or the output itself.
 	scores string
-	// softmaxed is set when the model's output is the Softmax of scores.
-	softmaxed bool
-	ops       []*headOp
+	// final is the activation, "Softmax" or "Sigmoid", that turns scores
+	// into the model's output; "" when the output is scores.
+	final string
+	ops   []*headOp
 	// consts holds the float constants the ops read, such as weights.
 	consts map[string]*tensor
 }

@@ -58,8 +58,10 @@ type InputManifest struct {
 type OutputSpec struct {
 	// Name is the graph output to read. Defaults to the first output.
 	Name string `json:"name"`
-	// Kind is "logits" (softmax is applied) or "probabilities". Defaults to
-	// "probabilities" when the graph ends in Softmax, "logits" otherwise.
+	// Kind is "logits" (softmax is applied) or "probabilities" (used as
+	// they are). Defaults to "probabilities" when the graph's output is made
+	// by a Softmax, or by a Sigmoid (independent per-class probabilities),
+	// and to "logits" otherwise.
 	Kind string `json:"kind"`
 }
 
@@ -175,7 +177,7 @@ func (m *Manifest) fillOutput(info *graphInfo) {
 	}
 	if m.Output.Kind == "" {
 		m.Output.Kind = OutputLogits
-		if info.softmax != "" {
+		if info.softmax != "" || info.sigmoid != "" {
 			m.Output.Kind = OutputProbabilities
 		}
 	}

@@ -54,6 +54,19 @@ func TestManifestSeesAFinalSoftmax(t *testing.T) {
 	}
 }
 
+func TestManifestSeesAFinalSigmoid(t *testing.T) {
+	t.Parallel()
+	info := staticNCHW()
+	info.sigmoid = "pre_sigmoid"
+	m := &Manifest{}
+	if err := m.complete(info, "m.onnx"); err != nil {
+		t.Fatal(err)
+	}
+	if m.Output.Kind != OutputProbabilities {
+		t.Fatalf("kind %q, want probabilities: sigmoids must not be softmaxed", m.Output.Kind)
+	}
+}
+
 func TestManifestValidationNamesTheField(t *testing.T) {
 	t.Parallel()
 	dynamic := func() *graphInfo {

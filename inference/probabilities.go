@@ -18,6 +18,15 @@ func softmax(scores []float64) []float64 {
 	return out
 }
 
+// sigmoids returns the logistic function of each score.
+func sigmoids(scores []float64) []float64 {
+	out := make([]float64, len(scores))
+	for i, v := range scores {
+		out[i] = sigmoid(v)
+	}
+	return out
+}
+
 // probabilities turns the model's output into class probabilities.
 func probabilities(output []float32, kind string) []float64 {
 	values := make([]float64, len(output))

@@ -75,6 +75,18 @@ class Classifier(torch.nn.Module):
         return a, self.head(p)
 
 
+class MultiLabel(Classifier):
+    """A Classifier whose output is a Sigmoid per class (multi-label), so the
+    exported graph ends in Sigmoid; Grad-CAM explains the logit before it."""
+
+    def forward(self, x):
+        return torch.sigmoid(super().forward(x))
+
+
+def softmax_rows(logits):
+    return torch.softmax(logits, dim=1)
+
+
 class Sine(torch.nn.Module):
     """An activation DermQ's head replay does not know (ONNX Sin)."""
 
@@ -102,13 +114,14 @@ def reference_cam(a, logits, cls, channel_axis):
     return cam.tolist()
 
 
-def cases(forward, shape, channel_axis, probabilities_from_logits=True):
-    """Reference probabilities and maps for every seed, top class and class 2."""
+def cases(forward, shape, channel_axis, to_probabilities=softmax_rows):
+    """Reference probabilities and maps for every seed, top class and class 2.
+    to_probabilities turns the logits into the model's output."""
     out = []
     for seed in SEEDS:
         x = torch.from_numpy(fixture_input(seed, int(np.prod(shape)))).reshape(shape)
         a, logits = forward(x)
-        probs = torch.softmax(logits, dim=1)[0]
+        probs = to_probabilities(logits)[0]
         top = int(torch.argmax(probs))
         for cls in sorted({top, 2}):
             out.append({
@@ -122,15 +135,15 @@ def cases(forward, shape, channel_axis, probabilities_from_logits=True):
     return out
 
 
-def export_torch(model, name, opset, dynamic_size=False):
+def export_torch(model, name, opset, dynamic_size=False, output="logits"):
     """Export a Classifier with the stock torch exporter; returns the model.
     With dynamic_size the input's height and width are symbolic too."""
     buf = io.BytesIO()
     x = torch.zeros(1, 3, SIZE, SIZE)
     axes = {0: "batch", 2: "height", 3: "width"} if dynamic_size else {0: "batch"}
     torch.onnx.export(model, x, buf, opset_version=opset, input_names=["input"],
-                      output_names=["logits"],
-                      dynamic_axes={"input": axes, "logits": {0: "batch"}})
+                      output_names=[output],
+                      dynamic_axes={"input": axes, output: {0: "batch"}})
     return onnx.load_from_string(buf.getvalue())
 
 
@@ -161,16 +174,18 @@ def save(name, proto, manifest, ref):
 
 
 def torch_fixture(name, head, opset, note, gradcam=True, dropout=False,
-                  manifest=None):
-    model = Classifier(head).eval()
-    proto = export_torch(model, name, opset, dynamic_size=manifest is not None)
+                  manifest=None, multi_label=False):
+    model = (MultiLabel(head) if multi_label else Classifier(head)).eval()
+    proto = export_torch(model, name, opset, dynamic_size=manifest is not None,
+                         output="probabilities" if multi_label else "logits")
     if dropout:
         proto = insert_dropout(proto)
     ref = {
         "note": note,
         "shape": [1, 3, SIZE, SIZE],
         "gradcam": gradcam,
-        "cases": cases(model.activation_and_logits, (1, 3, SIZE, SIZE), 1),
+        "cases": cases(model.activation_and_logits, (1, 3, SIZE, SIZE), 1,
+                       torch.sigmoid if multi_label else softmax_rows),
     }
     save(name, proto, manifest or {"name": name, "version": "1"}, ref)
 
@@ -303,6 +318,18 @@ def main():
         torch.nn.Linear(12, CLASSES), 13,
         "PyTorch export with dynamic height and width: the manifest gives the size",
         manifest={"name": "nchw_dynamic_size", "input": {"size": [SIZE, SIZE]}})
+    sigmoid_fixture()
+
+
+def sigmoid_fixture():
+    """Seeded on its own, so it can be made without the others."""
+    torch.manual_seed(11)
+    torch_fixture(
+        "nchw_pool_linear_sigmoid",
+        torch.nn.Linear(12, CLASSES), 13,
+        "multi-label: Gemm then Sigmoid, no output.kind; probabilities are the "
+        "sigmoids, Grad-CAM explains the logit before the Sigmoid",
+        multi_label=True)
 
 
 if __name__ == "__main__":
