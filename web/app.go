@@ -24,6 +24,12 @@ type Predictions interface {
 	Ping(ctx context.Context) error
 }
 
+// DefaultTrustedProxies are loopback and the private ranges, where a
+// platform's load balancer connects from.
+var DefaultTrustedProxies = []string{
+	"127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+}
+
 // Config configures the web app.
 type Config struct {
 	// Predictions queues and reads predictions. Required.
@@ -49,9 +55,11 @@ type Config struct {
 	// while it sends, so with many slow clients the others wait up to two
 	// minutes and then get a 503. Defaults to 2.
 	UploadSlots int
-	// TrustedProxies are the addresses or CIDR ranges whose
-	// X-Forwarded-For header is believed. Defaults to loopback and the
-	// private ranges, where a platform's load balancer lives.
+	// TrustedProxies are the addresses or CIDR ranges whose X-Forwarded-For,
+	// X-Forwarded-Proto and X-Forwarded-Host headers are believed: they give
+	// the client address in logs and the scheme and host of the URLs in
+	// answers. An empty, non-nil list trusts no one. Defaults to
+	// DefaultTrustedProxies.
 	TrustedProxies []string
 	// Logger receives the app's logs. Defaults to slog.Default().
 	Logger *slog.Logger
@@ -74,9 +82,7 @@ func (c *Config) fillDefaults() error {
 		c.UploadSlots = 2
 	}
 	if c.TrustedProxies == nil {
-		c.TrustedProxies = []string{
-			"127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-		}
+		c.TrustedProxies = DefaultTrustedProxies
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -48,7 +48,7 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	he := asHTTPError(err)
 	if he.Status >= fiber.StatusInternalServerError {
 		s.cfg.Logger.Error("request failed", "method", c.Method(), "path", c.Path(),
-			"status", he.Status, "error", err)
+			"status", he.Status, "client_ip", c.IP(), "error", err)
 	}
 
 	if wantsHTML(c) {

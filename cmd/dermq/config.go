@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dermq/dermq/web"
 )
 
 // envVar is one line of DermQ's environment table.
@@ -67,6 +70,9 @@ var environment = []envVar{
 		desc: "delay before each webhook retry; none for no retry"},
 	{name: "DERMQ_WEBHOOK_TIMEOUT", def: "10s", positive: true,
 		desc: "time limit of one webhook attempt"},
+	{name: "DERMQ_TRUSTED_PROXIES", def: strings.Join(web.DefaultTrustedProxies, ","),
+		desc: "addresses and CIDRs whose X-Forwarded-For/-Proto/-Host are believed, " +
+			"comma-separated; empty: none"},
 	{name: "DERMQ_LOG_FORMAT", def: "text", desc: "log format: text or json"},
 	{name: "DERMQ_LOG_LEVEL", def: "info", desc: "log level: debug, info, warn or error"},
 }
@@ -205,6 +211,27 @@ func (c *config) duration(name string) (time.Duration, error) {
 	}
 
 	return d, nil
+}
+
+// addresses reads a comma-separated list of IP addresses and CIDR ranges.
+// An empty setting is an empty, non-nil list.
+func (c *config) addresses(name string) ([]string, error) {
+	out := []string{}
+	for _, item := range strings.Split(c.str(name), ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(item); err != nil {
+			if _, err := netip.ParseAddr(item); err != nil {
+				return nil, fmt.Errorf("reading %s: %q is not an IP address or a CIDR range",
+					c.origin(name), item)
+			}
+		}
+		out = append(out, item)
+	}
+
+	return out, nil
 }
 
 // least is the smallest number a setting takes: 1 for a positive one, else 0.

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -70,5 +71,45 @@ func TestConfigNamesTheEnvironmentVariableWhenTheValueCameFromIt(t *testing.T) {
 	want := "reading DERMQ_CONCURRENCY: -3 is too small: it must be at least 1"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %q", err, want)
+	}
+}
+
+func TestTrustedProxiesAreReadAsAddressesAndRanges(t *testing.T) {
+	t.Parallel()
+
+	cases := []struct {
+		name string
+		arg  string
+		want []string
+		err  string
+	}{
+		{"a list of ranges and addresses is kept in order", "10.0.0.0/8, ::1,192.0.2.7",
+			[]string{"10.0.0.0/8", "::1", "192.0.2.7"}, ""},
+		{"an empty setting trusts no one", "", []string{}, ""},
+		{"a host name is refused naming the flag", "10.0.0.0/8,proxy.local", nil,
+			`reading --trusted-proxies: "proxy.local" is not an IP address or a CIDR range`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+
+			fs := flag.NewFlagSet("web", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			cfg := newConfig(fs, "test", webVars...)
+			if err := fs.Parse([]string{"--trusted-proxies", c.arg}); err != nil {
+				t.Fatalf("parsing: %v", err)
+			}
+
+			got, err := cfg.addresses("DERMQ_TRUSTED_PROXIES")
+			if c.err != "" {
+				if err == nil || err.Error() != c.err {
+					t.Fatalf("error = %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil || got == nil || strings.Join(got, " ") != strings.Join(c.want, " ") {
+				t.Fatalf("addresses = %q, %v; want %q", got, err, c.want)
+			}
+		})
 	}
 }

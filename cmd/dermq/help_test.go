@@ -50,6 +50,9 @@ func TestHelpRedactsSecretsFromTheEnvironment(t *testing.T) {
 					t.Fatalf("dermq %s --help prints the secret %q:\n%s", name, secret, stderr)
 				}
 			}
+			if name != "worker" && !strings.Contains(stderr, "DERMQ_TRUSTED_PROXIES") {
+				t.Fatalf("dermq %s --help does not list DERMQ_TRUSTED_PROXIES:\n%s", name, stderr)
+			}
 			if !strings.Contains(stderr, "redis://:redacted@redis.internal:6379/3") {
 				t.Fatalf("dermq %s --help does not show REDIS_URL redacted:\n%s", name, stderr)
 			}

@@ -29,8 +29,8 @@ func init() {
 // webVars are the settings the web process reads.
 var webVars = append([]string{
 	"REDIS_URL", "PORT", "DERMQ_MAX_UPLOAD_BYTES", "DERMQ_MAX_PIXELS", "DERMQ_RETENTION",
-	"DERMQ_UPLOAD_SLOTS", "DERMQ_JOB_TIMEOUT", "DERMQ_MAX_RETRY", "DERMQ_LOG_FORMAT",
-	"DERMQ_LOG_LEVEL",
+	"DERMQ_UPLOAD_SLOTS", "DERMQ_JOB_TIMEOUT", "DERMQ_MAX_RETRY", "DERMQ_TRUSTED_PROXIES",
+	"DERMQ_LOG_FORMAT", "DERMQ_LOG_LEVEL",
 }, webhookSettings...)
 
 func runWeb(ctx context.Context, args []string) error {
@@ -97,6 +97,10 @@ func buildWebApp(
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := cfg.addresses("DERMQ_TRUSTED_PROXIES")
+	if err != nil {
+		return nil, err
+	}
 
 	batches := newBatches(enqueuer, hooks, maxPixels, logger)
 	go batches.Run(ctx)
@@ -108,6 +112,7 @@ func buildWebApp(
 		MaxUploadBytes: maxUpload,
 		MaxPixels:      maxPixels,
 		UploadSlots:    slots,
+		TrustedProxies: proxies,
 		Logger:         logger,
 	})
 }
@@ -129,7 +134,7 @@ func newEnqueuer(
 	if err != nil {
 		return nil, err
 	}
-	maxRetry, err := cfg.int("DERMQ_MAX_RETRY")
+	maxRetry, err := readMaxRetry(cfg)
 	if err != nil {
 		return nil, err
 	}
