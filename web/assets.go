@@ -18,7 +18,7 @@ var staticFiles embed.FS
 
 func parsePages() (*template.Template, error) {
 	t, err := template.New("pages").Funcs(template.FuncMap{
-		"percent":     func(p float64) string { return fmt.Sprintf("%.1f%%", p*100) },
+		"percent":     percent,
 		"width":       func(p float64) string { return fmt.Sprintf("%.1f", p*100) },
 		"statusWords": statusWords,
 	}).ParseFS(templateFiles, "templates/*.html")

@@ -7,15 +7,18 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// Disclaimer is shown with every result.
+// Disclaimer is shown on the upload page and with every result. It is the
+// model card's (models/MODEL_CARD.md), word for word; a test holds them
+// together.
 const Disclaimer = "DermQ's default model is a demo model, not a medical device. " +
 	"Its output must not be used to diagnose or treat anyone."
 
 // indexData fills the upload page.
 type indexData struct {
-	MaxUpload string
-	MaxBytes  int
-	Error     *httpError
+	MaxUpload  string
+	MaxBytes   int
+	Error      *httpError
+	Disclaimer string
 }
 
 // resultData fills the result page.
@@ -31,9 +34,10 @@ func (s *server) index(c *fiber.Ctx) error {
 
 func (s *server) indexData(he *httpError) indexData {
 	return indexData{
-		MaxUpload: formatBytes(s.cfg.MaxUploadBytes),
-		MaxBytes:  s.cfg.MaxUploadBytes,
-		Error:     he,
+		MaxUpload:  formatBytes(s.cfg.MaxUploadBytes),
+		MaxBytes:   s.cfg.MaxUploadBytes,
+		Error:      he,
+		Disclaimer: Disclaimer,
 	}
 }
 
