@@ -2,7 +2,11 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
+
+	"github.com/dermq/dermq/inference"
 )
 
 func TestCanceledPredictionNeverRuns(t *testing.T) {
@@ -42,5 +46,39 @@ func TestCancelLeavesFinishedPredictionAlone(t *testing.T) {
 
 	if err != nil || got.Status != StatusSucceeded {
 		t.Fatalf("Cancel of a finished prediction = %+v, %v; want it unchanged", got, err)
+	}
+}
+
+func TestPredictionCanceledWhileRunningStoresNoResult(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPipeline(t, 2)
+	pred := p.submit(t)
+	// The cancel lands while the model runs; the worker's context is not
+	// canceled, as when the cancel signal does not reach it.
+	p.predictor.steps = []func() (*inference.Result, error){func() (*inference.Result, error) {
+		if _, err := p.store.MarkCanceled(ctx, pred.ID); err != nil {
+			return nil, err
+		}
+		return succeed()
+	}}
+	p.start(t)
+
+	got := p.waitFinished(t, pred.ID)
+	if got.Status != StatusCanceled || got.Output != nil {
+		t.Fatalf("prediction = %+v, want canceled without output", got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !p.uploadGone(t, pred.ID) {
+		if time.Now().After(deadline) {
+			t.Fatalf("upload of %s still stored after the job ended", pred.ID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := p.store.Heatmap(ctx, pred.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Heatmap of a prediction canceled while running: %v, want ErrNotFound", err)
+	}
+	if _, err := p.store.Display(ctx, pred.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Display of a prediction canceled while running: %v, want ErrNotFound", err)
 	}
 }

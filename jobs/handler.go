@@ -98,27 +98,47 @@ func (h *Handler) run(ctx context.Context, log *slog.Logger, payload PredictPayl
 	}
 
 	took := time.Since(start)
-	if err := h.succeed(ctx, payload.ID, res, took); err != nil {
+	stored, err := h.succeed(ctx, payload.ID, res, took)
+	if err != nil {
 		return err
 	}
 
+	if !stored {
+		log.Info("prediction canceled while running, result dropped",
+			"duration_ms", took.Milliseconds())
+		return nil
+	}
 	log.Info("prediction succeeded", "label", res.Class.Label,
 		"probability", res.Class.Probability, "duration_ms", took.Milliseconds())
 	return nil
 }
 
+// succeed stores the result unless the prediction was canceled while it
+// ran; stored says which. Either way the upload is deleted.
 func (h *Handler) succeed(
 	ctx context.Context, id string, res *inference.Result, took time.Duration,
-) error {
+) (stored bool, err error) {
+	p, err := h.store.Get(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if p.Status.Terminal() {
+		return false, h.store.DeleteUpload(ctx, id)
+	}
+
 	if err := h.store.SaveImages(ctx, id, res.Display, res.Heatmap); err != nil {
-		return err
+		return false, err
 	}
 
 	m := Metrics{PredictMS: float64(took.Microseconds()) / 1000}
-	_, err := h.store.MarkSucceeded(ctx, id, res, m)
-	if err != nil && !errors.Is(err, ErrFinished) {
-		return err
+	_, err = h.store.MarkSucceeded(ctx, id, res, m)
+	if errors.Is(err, ErrFinished) {
+		// Canceled between the check and now: drop the images again.
+		return false, errors.Join(h.store.DeleteImages(ctx, id), h.store.DeleteUpload(ctx, id))
+	}
+	if err != nil {
+		return false, err
 	}
 
-	return h.store.DeleteUpload(ctx, id)
+	return true, h.store.DeleteUpload(ctx, id)
 }

@@ -184,6 +184,16 @@ func (s *Store) SaveImages(ctx context.Context, id string, display, heatmap []by
 	return nil
 }
 
+// DeleteImages removes the display photo and the heatmap of prediction id.
+func (s *Store) DeleteImages(ctx context.Context, id string) error {
+	err := s.rdb.Del(ctx, s.key(id, "display"), s.key(id, "heatmap")).Err()
+	if err != nil {
+		return fmt.Errorf("deleting images of %s: %w", id, err)
+	}
+
+	return nil
+}
+
 // Display returns the display-size JPEG of prediction id, or ErrNotFound.
 func (s *Store) Display(ctx context.Context, id string) ([]byte, error) {
 	return s.blob(ctx, id, "display")
