@@ -8,6 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/dermq/dermq/inference"
 )
@@ -33,8 +36,11 @@ type predictFlags struct {
 const predictUsage = `usage: dermq predict IMAGE... [--model M] [--out DIR] [--class C]
                      [--json] [--top K]
 
-Classifies each image, computes its Grad-CAM map and writes NAME.heatmap.png.
-Flags may come before or after the images.
+Classifies each image, computes its Grad-CAM map and writes NAME.heatmap.png
+into --out. When two images share a name (a/x.jpg, b/x.jpg), the first one
+given keeps x.heatmap.png and the next get x-2.heatmap.png, x-3.heatmap.png,
+and so on, in argument order. Flags may come before or after the images.
+Exits 1 when any image failed; the others are still predicted.
 
 environment:
   DERMQ_MODEL          model to use when --model is not given
@@ -109,7 +115,27 @@ func runPredict(ctx context.Context, args []string) error {
 		return fmt.Errorf("loading model: %w", err)
 	}
 	defer engine.Close()
+	if err := checkClass(f.class, engine.Manifest().Labels); err != nil {
+		return &exitCodeError{code: exitUsage, err: err}
+	}
 
 	p := predictor{engine: engine, flags: f, stdout: os.Stdout, stderr: os.Stderr}
 	return p.all(ctx, images)
+}
+
+// checkClass refuses a --class that names no class of the model, before
+// any image is read. Labels lists the classes; an index is also accepted.
+func checkClass(class string, labels []string) error {
+	if class == "" || slices.Contains(labels, class) {
+		return nil
+	}
+	i, err := strconv.Atoi(class)
+	if err == nil && i >= 0 && (len(labels) == 0 || i < len(labels)) {
+		return nil
+	}
+	if len(labels) == 0 {
+		return fmt.Errorf("--class %q: give a class index (0 or more)", class)
+	}
+	return fmt.Errorf("--class %q is not a class of the model: use one of %s, or an "+
+		"index from 0 to %d", class, strings.Join(labels, ", "), len(labels)-1)
 }

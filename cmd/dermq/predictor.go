@@ -43,12 +43,13 @@ type failure struct {
 
 // all predicts every image; it returns an error when any of them failed.
 func (p predictor) all(ctx context.Context, images []string) error {
+	names := heatmapNames(images)
 	failed := 0
 	for _, path := range images {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := p.one(ctx, path); err != nil {
+		if err := p.one(ctx, path, names[filepath.Clean(path)]); err != nil {
 			failed++
 			p.report(path, err)
 		}
@@ -61,8 +62,9 @@ func (p predictor) all(ctx context.Context, images []string) error {
 	return nil
 }
 
-// one predicts one image, writes its heatmap and prints the result.
-func (p predictor) one(ctx context.Context, path string) error {
+// one predicts one image, writes its heatmap to heatmap in the output
+// folder and prints the result.
+func (p predictor) one(ctx context.Context, path, heatmap string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("reading image: %w", err)
@@ -78,7 +80,7 @@ func (p predictor) one(ctx context.Context, path string) error {
 		CAM: res.CAM, GradCAMError: res.GradCAMError, Timings: res.Timings,
 	}
 	if res.Heatmap != nil {
-		out.Heatmap = filepath.Join(p.flags.out, heatmapFile(path))
+		out.Heatmap = filepath.Join(p.flags.out, heatmap)
 		if err := os.WriteFile(out.Heatmap, res.Heatmap, 0o644); err != nil {
 			return fmt.Errorf("writing heatmap: %w", err)
 		}
@@ -102,10 +104,28 @@ func (p predictor) report(path string, err error) {
 	fmt.Fprintf(p.stderr, "%s: %v\n", path, err)
 }
 
-// heatmapFile turns photo.jpg into photo.heatmap.png.
-func heatmapFile(path string) string {
-	base := filepath.Base(path)
-	return strings.TrimSuffix(base, filepath.Ext(base)) + ".heatmap.png"
+// heatmapNames gives each image, by its cleaned path, the file name of its
+// heatmap. In argument order, photo.jpg gets photo.heatmap.png unless an
+// earlier image took that name; then it gets photo-2.heatmap.png,
+// photo-3.heatmap.png and so on. The same path given twice keeps one name.
+func heatmapNames(images []string) map[string]string {
+	names := make(map[string]string, len(images))
+	taken := make(map[string]bool, len(images))
+	for _, path := range images {
+		path = filepath.Clean(path)
+		if _, ok := names[path]; ok {
+			continue
+		}
+		base := filepath.Base(path)
+		stem := strings.TrimSuffix(base, filepath.Ext(base))
+		name := stem + ".heatmap.png"
+		for n := 2; taken[name]; n++ {
+			name = fmt.Sprintf("%s-%d.heatmap.png", stem, n)
+		}
+		taken[name] = true
+		names[path] = name
+	}
+	return names
 }
 
 // rss returns this process's resident set size in bytes, or 0 when the
@@ -144,7 +164,7 @@ func printPrediction(w io.Writer, r prediction) {
 	}
 
 	t := r.Timings
-	fmt.Fprintf(w, "  timings  decode %.1f ms, inference %.1f ms, grad-cam %.1f ms, render %.1f ms\n",
-		t.DecodeMS, t.InferenceMS, t.GradCAMMS, t.RenderMS)
+	fmt.Fprintf(w, "  timings  decode %.1f ms, inference %.1f ms, grad-cam %.1f ms, "+
+		"render %.1f ms\n", t.DecodeMS, t.InferenceMS, t.GradCAMMS, t.RenderMS)
 	fmt.Fprintf(w, "  rss      %.1f MiB\n", float64(r.RSSBytes)/(1<<20))
 }
