@@ -25,7 +25,9 @@ type WorkerConfig struct {
 	// task waits about half this long before it starts. Defaults to 10ms.
 	PollInterval time.Duration
 	// ShutdownTimeout is how long Shutdown lets a running task finish
-	// before it is handed back to the queue. Defaults to 30 seconds.
+	// before it is handed back to the queue; set it past the tasks' own time
+	// limit so that a draining worker finishes the job in hand. Defaults to
+	// 30 seconds.
 	ShutdownTimeout time.Duration
 	// Logger receives the worker's logs. Defaults to slog.Default().
 	Logger *slog.Logger

@@ -19,16 +19,23 @@ func superviseWorker(ctx context.Context, cfg *config, logger *slog.Logger) erro
 		return fmt.Errorf("finding the dermq executable: %w", err)
 	}
 
+	timeout, err := cfg.duration("DERMQ_JOB_TIMEOUT")
+	if err != nil {
+		return err
+	}
 	rdb, err := openRedis(ctx, cfg.str("REDIS_URL"))
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
 
+	// The child lets the job in hand run to its time limit when it drains;
+	// give it that long before killing it.
 	sup, err := jobs.NewSupervisor(jobs.SupervisorConfig{
-		Path: exe,
-		Args: []string{"worker", "--no-supervise"},
-		Env:  cfg.env(),
+		Path:        exe,
+		Args:        []string{"worker", "--no-supervise"},
+		Env:         cfg.env(),
+		StopTimeout: timeout + 2*drainMargin,
 		Orphaned: func(ctx context.Context, job jobs.JobRef) error {
 			return jobs.ReleaseLease(ctx, rdb, job)
 		},

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dermq/dermq/inference"
 	"github.com/dermq/dermq/jobs"
@@ -23,9 +24,9 @@ func init() {
 // workerVars are the settings the worker process reads.
 var workerVars = []string{
 	"REDIS_URL", "DERMQ_MODEL", "DERMQ_ORT_LIBRARY", "DERMQ_MAX_PIXELS", "DERMQ_RETENTION",
-	"DERMQ_CONCURRENCY", "DERMQ_POLL_INTERVAL", "DERMQ_MAX_RSS", "DERMQ_HARD_RSS",
-	"DERMQ_MAX_JOBS", "DERMQ_IDLE_UNLOAD", "DERMQ_CPU_ARENA", "DERMQ_LOG_FORMAT",
-	"DERMQ_LOG_LEVEL",
+	"DERMQ_CONCURRENCY", "DERMQ_POLL_INTERVAL", "DERMQ_JOB_TIMEOUT", "DERMQ_MAX_RSS",
+	"DERMQ_HARD_RSS", "DERMQ_MAX_JOBS", "DERMQ_IDLE_UNLOAD", "DERMQ_CPU_ARENA",
+	"DERMQ_LOG_FORMAT", "DERMQ_LOG_LEVEL",
 }
 
 func runWorker(ctx context.Context, args []string) error {
@@ -130,6 +131,10 @@ func newEngine(ctx context.Context, cfg *config, logger *slog.Logger) (*inferenc
 	return engine, nil
 }
 
+// drainMargin is how much longer than a job's time limit a stopping worker
+// waits for it: enough to store the result of a job that ends at its limit.
+const drainMargin = 10 * time.Second
+
 func newWorker(
 	cfg *config, rdb *redis.Client, predictor jobs.Predictor, logger *slog.Logger,
 ) (*jobs.Worker, error) {
@@ -149,11 +154,17 @@ func newWorker(
 	if err != nil {
 		return nil, err
 	}
+	timeout, err := cfg.duration("DERMQ_JOB_TIMEOUT")
+	if err != nil {
+		return nil, err
+	}
 
+	// A draining worker lets the job in hand run to its own time limit.
 	worker := jobs.NewWorker(rdb, jobs.WorkerConfig{
-		Concurrency:  concurrency,
-		PollInterval: poll,
-		Logger:       logger,
+		Concurrency:     concurrency,
+		PollInterval:    poll,
+		ShutdownTimeout: timeout + drainMargin,
+		Logger:          logger,
 	})
 	worker.Handle(jobs.TypePredict, jobs.NewHandler(store, predictor, logger))
 	return worker, nil

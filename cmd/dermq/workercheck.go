@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/dermq/dermq/jobs"
@@ -43,7 +44,7 @@ func checkWorkerValues(cfg *config) error {
 			return err
 		}
 	}
-	for _, name := range []string{"DERMQ_POLL_INTERVAL", "DERMQ_RETENTION"} {
+	for _, name := range []string{"DERMQ_POLL_INTERVAL", "DERMQ_JOB_TIMEOUT", "DERMQ_RETENTION"} {
 		if _, err := cfg.duration(name); err != nil {
 			return err
 		}
@@ -57,4 +58,22 @@ func checkWorkerValues(cfg *config) error {
 // supervisor does not restart.
 func configError(err error) error {
 	return &exitCodeError{code: jobs.ExitConfig, err: err}
+}
+
+// readMaxRetry reads DERMQ_MAX_RETRY. asynq counts each recovery of a job
+// whose worker died as a retry, so the budget must outlast jobs.CrashLimit
+// such deaths: otherwise the job is archived before the attempt that would
+// fail it with the reason.
+func readMaxRetry(cfg *config) (int, error) {
+	n, err := cfg.int("DERMQ_MAX_RETRY")
+	if err != nil {
+		return 0, err
+	}
+	if least := jobs.CrashLimit + 1; n < least {
+		return 0, fmt.Errorf("reading %s: %d is too small: it must be at least %d, so that "+
+			"a prediction that took its worker down %d times is failed with the reason "+
+			"instead of archived", cfg.origin("DERMQ_MAX_RETRY"), n, least, jobs.CrashLimit)
+	}
+
+	return n, nil
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +90,39 @@ func TestAnUnsupervisedWorkerExitsWithTheConfigurationCode(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "DERMQ_MODEL") {
 		t.Fatalf("stderr does not name DERMQ_MODEL:\n%s", stderr)
+	}
+}
+
+func TestMaxRetryMustOutlastTheCrashLimit(t *testing.T) {
+	t.Parallel()
+
+	least := jobs.CrashLimit + 1
+	cases := []struct {
+		name  string
+		value int
+		ok    bool
+	}{
+		{"zero is refused rather than read as the default", 0, false},
+		{"one retry per crash is refused", jobs.CrashLimit, false},
+		{"one retry more than the crash limit is taken", least, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+
+			fs := flag.NewFlagSet("web", flag.ContinueOnError)
+			cfg := newConfig(fs, "test", webVars...)
+			if err := fs.Parse([]string{"--max-retry", strconv.Itoa(c.value)}); err != nil {
+				t.Fatalf("parsing: %v", err)
+			}
+
+			n, err := readMaxRetry(cfg)
+			if c.ok && (err != nil || n != c.value) {
+				t.Fatalf("readMaxRetry = %d, %v; want %d", n, err, c.value)
+			}
+			if !c.ok && (err == nil || !strings.Contains(err.Error(), "--max-retry")) {
+				t.Fatalf("readMaxRetry = %d, %v; want an error naming --max-retry", n, err)
+			}
+		})
 	}
 }
