@@ -57,7 +57,7 @@ func run(args []string) int {
 		return exitUsage
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopSignals()
 	defer stop()
 
 	err := cmd.run(ctx, args[1:])
@@ -74,6 +74,28 @@ func run(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "dermq %s: %v\n", cmd.name, err)
 	return exitError
+}
+
+// stopSignals returns a context that the first SIGINT or SIGTERM ends, for
+// a graceful stop. Once it has ended, the signals get their default action
+// back, so a second one ends the process at once whatever it is doing: a
+// two-stage shutdown. (The supervisor watches the signals itself as well and
+// turns a second one into killing its worker.)
+func stopSignals() (context.Context, context.CancelFunc) {
+	signaled, unwatch := signal.NotifyContext(context.Background(), os.Interrupt,
+		syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+
+	// ctx ends only once the default action is back, so that a second
+	// signal can never be caught by the first stop's handler.
+	context.AfterFunc(signaled, func() {
+		unwatch()
+		cancel()
+	})
+	return ctx, func() {
+		unwatch()
+		cancel()
+	}
 }
 
 func usage() {
