@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -217,19 +216,19 @@ func (e *Engine) newSession() (*session, error) {
 	if target := e.camTarget(); target != "" && target != outputs[0] {
 		outputs = append(outputs, target)
 	}
-	path, err := writeExposedModel(e.opts.ModelPath, e.info.outputNames, outputs)
+	data, release, err := exposedModel(e.opts.ModelPath, e.info.outputNames, outputs)
 	if err != nil {
 		return nil, fmt.Errorf("exposing the Grad-CAM target: %w", err)
 	}
-	defer os.Remove(path)
+	defer release()
 
 	return newSession(sessionConfig{
-		modelPath: path,
-		input:     e.manifest.Input.Name,
-		outputs:   outputs,
-		threads:   e.opts.IntraOpThreads,
-		arena:     *e.opts.CPUArena,
-		spin:      e.opts.AllowSpinning,
+		model:   data,
+		input:   e.manifest.Input.Name,
+		outputs: outputs,
+		threads: e.opts.IntraOpThreads,
+		arena:   *e.opts.CPUArena,
+		spin:    e.opts.AllowSpinning,
 	})
 }
 
