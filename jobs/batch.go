@@ -50,9 +50,15 @@ type Batch struct {
 	CreatedAt   time.Time   `json:"created_at"`
 	SealedAt    *time.Time  `json:"sealed_at"`
 	CompletedAt *time.Time  `json:"completed_at"`
-	// Webhook is called once, with the batch as body, when it completes.
-	Webhook             string   `json:"webhook,omitempty"`
+	// Webhook is called once, with the batch as GET /api/v1/batches/{id}
+	// shows it as body, when it completes.
+	Webhook string `json:"webhook,omitempty"`
+	// WebhookEventsFilter is what the client asked for: only "completed",
+	// sent as the batch.completed event.
 	WebhookEventsFilter []string `json:"webhook_events_filter,omitempty"`
+	// BaseURL is the web app's address as the creating client used it; the
+	// webhook body's URLs use it.
+	BaseURL string `json:"-"`
 	// Total counts the images added; Ended those that reached a terminal
 	// status.
 	Total int `json:"total"`
@@ -84,11 +90,14 @@ type BatchesConfig struct {
 	// batches that completed. Defaults to 1 second.
 	SweepInterval time.Duration
 	// ValidateWebhook checks a batch's webhook URL when the batch is
-	// created; its error is wrapped in ErrBadWebhook. Defaults to refusing
-	// every webhook, since a webhook needs the webhook wiring to be sent.
+	// created; its error is wrapped in ErrBadWebhook, and an error that is
+	// ErrNoWebhookSecret means webhooks are off. Defaults to refusing every
+	// webhook with ErrNoWebhookSecret, since a webhook needs the webhook
+	// wiring to be sent.
 	ValidateWebhook func(rawURL string) error
-	// OnCompleted is called once when a batch completes, with the batch
-	// JSON as the API shows it; the webhook wiring sends it. Defaults to
+	// OnCompleted is called once when a batch completes, with the JSON
+	// GET /api/v1/batches/{id} answers (a BatchView with the first
+	// DefaultBatchPageSize items); the webhook wiring sends it. Defaults to
 	// nothing.
 	OnCompleted func(ctx context.Context, b *Batch, body []byte) error
 	// Logger receives batch logs. Defaults to slog.Default().
@@ -103,9 +112,7 @@ func (c *BatchesConfig) fillDefaults() {
 		c.SweepInterval = time.Second
 	}
 	if c.ValidateWebhook == nil {
-		c.ValidateWebhook = func(string) error {
-			return errors.New("this server sends no webhooks")
-		}
+		c.ValidateWebhook = func(string) error { return ErrNoWebhookSecret }
 	}
 	if c.OnCompleted == nil {
 		c.OnCompleted = func(context.Context, *Batch, []byte) error { return nil }

@@ -6,19 +6,29 @@ import (
 	"fmt"
 )
 
-// CreateBatch makes a new, empty batch. webhook may be empty; events filters
-// the webhook's events (only "completed" exists for a batch).
-func (b *Batches) CreateBatch(ctx context.Context, webhook string, events []string) (
-	*Batch, error) {
-	if webhook != "" {
-		if err := b.cfg.ValidateWebhook(webhook); err != nil {
+// BatchOptions are what a client may ask for when it creates a batch.
+type BatchOptions struct {
+	// BaseURL is the web app's address as the client used it.
+	BaseURL string
+	// Webhook is called when the batch completes; empty for none.
+	Webhook string
+	// WebhookEventsFilter filters the webhook's events: only "completed"
+	// exists for a batch.
+	WebhookEventsFilter []string
+}
+
+// CreateBatch makes a new, empty batch.
+func (b *Batches) CreateBatch(ctx context.Context, opts BatchOptions) (*Batch, error) {
+	if opts.Webhook != "" {
+		if err := b.cfg.ValidateWebhook(opts.Webhook); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadWebhook, err)
 		}
 	}
 
 	bt := &Batch{
 		ID: NewID(), Status: BatchReceiving, CreatedAt: now(),
-		Webhook: webhook, WebhookEventsFilter: events, Counts: emptyCounts(),
+		Webhook: opts.Webhook, WebhookEventsFilter: opts.WebhookEventsFilter,
+		BaseURL: opts.BaseURL, Counts: emptyCounts(),
 	}
 	if err := b.db.create(ctx, bt); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -107,7 +108,7 @@ func (b *Batches) notify(ctx context.Context, batch string) {
 	}
 	finishCounts(bt, 0)
 
-	body, err := json.Marshal(bt)
+	body, err := b.viewJSON(ctx, bt)
 	if err == nil {
 		err = b.cfg.OnCompleted(ctx, bt, body)
 	}
@@ -177,4 +178,19 @@ func (b *Batches) sweepOne(ctx context.Context, id string) error {
 	}
 
 	return err
+}
+
+// viewJSON renders bt as GET /api/v1/batches/{id} answers it by default:
+// the batch and its first page of items.
+func (b *Batches) viewJSON(ctx context.Context, bt *Batch) ([]byte, error) {
+	items, next, err := b.Items(ctx, bt.ID, 0, DefaultBatchPageSize)
+	if err != nil {
+		return nil, err
+	}
+
+	body, err := json.Marshal(NewBatchView(bt, items, next, bt.BaseURL))
+	if err != nil {
+		return nil, fmt.Errorf("encoding batch %s: %w", bt.ID, err)
+	}
+	return body, nil
 }

@@ -13,9 +13,10 @@ import (
 // batchStore keeps batches in Redis. Every key of one batch carries the id
 // as a hash tag, so a clustered Redis keeps them together for the scripts:
 //
-//	PREFIX batch:{ID}:meta     hash: created_at, webhook, events, total,
-//	                           sealed_at, completed_at, notified_at and the
-//	                           ended counts n_succeeded, n_failed, n_canceled
+//	PREFIX batch:{ID}:meta     hash: created_at, webhook, events, base_url,
+//	                           total, sealed_at, completed_at, notified_at
+//	                           and the ended counts n_succeeded, n_failed,
+//	                           n_canceled
 //	PREFIX batch:{ID}:items    hash: path -> prediction id
 //	PREFIX batch:{ID}:order    list: paths in the order they arrived
 //	PREFIX batch:{ID}:pending  set: prediction ids not yet seen ended
@@ -100,7 +101,7 @@ func (s batchStore) create(ctx context.Context, b *Batch) error {
 	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.HSet(ctx, keys[0], "created_at", formatTime(b.CreatedAt),
 			"webhook", b.Webhook, "events", strings.Join(b.WebhookEventsFilter, ","),
-			"total", 0)
+			"base_url", b.BaseURL, "total", 0)
 		pipe.PExpire(ctx, keys[0], s.retention)
 		pipe.SAdd(ctx, s.activeKey(), b.ID)
 		return nil
@@ -128,7 +129,7 @@ func (s batchStore) meta(ctx context.Context, id string) (*Batch, error) {
 // decodeBatch turns the meta hash into a Batch with its ended counts.
 func decodeBatch(id string, f map[string]string) *Batch {
 	b := &Batch{
-		ID: id, Webhook: f["webhook"],
+		ID: id, Webhook: f["webhook"], BaseURL: f["base_url"],
 		CreatedAt:   parseTime(f["created_at"]),
 		SealedAt:    parseOptionalTime(f["sealed_at"]),
 		CompletedAt: parseOptionalTime(f["completed_at"]),

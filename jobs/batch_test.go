@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
@@ -25,6 +26,8 @@ type batchFixture struct {
 	worker    *Worker
 	predictor *recordingPredictor
 	completed chan *Batch
+	// bodies receives the JSON each OnCompleted call was given.
+	bodies chan []byte
 }
 
 func newBatchFixture(t *testing.T) *batchFixture {
@@ -37,11 +40,13 @@ func newBatchFixture(t *testing.T) *batchFixture {
 		enq:       NewEnqueuer(rdb, store, EnqueuerConfig{Logger: logger}),
 		predictor: &recordingPredictor{ran: map[[32]byte]int{}},
 		completed: make(chan *Batch, 10),
+		bodies:    make(chan []byte, 10),
 	}
 	f.batches = NewBatches(f.enq, BatchesConfig{
 		ValidateWebhook: func(string) error { return nil },
 		SweepInterval:   20 * time.Millisecond, Logger: logger,
-		OnCompleted: func(_ context.Context, b *Batch, _ []byte) error {
+		OnCompleted: func(_ context.Context, b *Batch, body []byte) error {
+			f.bodies <- body
 			f.completed <- b
 			return nil
 		},
@@ -153,7 +158,7 @@ func TestBatchAddIsIdempotent(t *testing.T) {
 
 	f := newBatchFixture(t)
 	ctx := context.Background()
-	b, err := f.batches.CreateBatch(ctx, "", nil)
+	b, err := f.batches.CreateBatch(ctx, BatchOptions{})
 	if err != nil {
 		t.Fatalf("CreateBatch: %v", err)
 	}
@@ -210,7 +215,10 @@ func TestBatchCompletesOnce(t *testing.T) {
 
 	f := newBatchFixture(t)
 	ctx := context.Background()
-	b, err := f.batches.CreateBatch(ctx, "https://example.com/hook", []string{"completed"})
+	b, err := f.batches.CreateBatch(ctx, BatchOptions{
+		BaseURL: "https://dermq.example.org", Webhook: "https://example.com/hook",
+		WebhookEventsFilter: []string{"completed"},
+	})
 	if err != nil {
 		t.Fatalf("CreateBatch: %v", err)
 	}
@@ -259,6 +267,25 @@ func TestBatchCompletesOnce(t *testing.T) {
 		}
 		if done.Webhook != "https://example.com/hook" {
 			t.Fatalf("completed batch lost its webhook: %+v", done)
+		}
+	})
+
+	t.Run("the completion body is the batch as the API shows it", func(t *testing.T) {
+		body := <-f.bodies
+		got, err := f.batches.Get(ctx, b.ID)
+		if err != nil {
+			t.Fatalf("Get: %v", err)
+		}
+		items, next, err := f.batches.Items(ctx, b.ID, 0, DefaultBatchPageSize)
+		if err != nil {
+			t.Fatalf("Items: %v", err)
+		}
+		want, err := json.Marshal(NewBatchView(got, items, next, "https://dermq.example.org"))
+		if err != nil {
+			t.Fatalf("encoding the view: %v", err)
+		}
+		if !bytes.Equal(body, want) {
+			t.Fatalf("completion body\n%s\nwant the API's view\n%s", body, want)
 		}
 	})
 
@@ -329,7 +356,7 @@ func TestBatchItemsWaitBehindSingleUploads(t *testing.T) {
 	f.predictor.gate = make(chan struct{})
 	f.predictor.started = make(chan struct{}, 64)
 	ctx := context.Background()
-	b, err := f.batches.CreateBatch(ctx, "", nil)
+	b, err := f.batches.CreateBatch(ctx, BatchOptions{})
 	if err != nil {
 		t.Fatalf("CreateBatch: %v", err)
 	}

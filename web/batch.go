@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"strconv"
@@ -16,7 +17,7 @@ import (
 // Batches is what the web app needs for batch submissions. *jobs.Batches
 // satisfies it.
 type Batches interface {
-	CreateBatch(ctx context.Context, webhook string, events []string) (*jobs.Batch, error)
+	CreateBatch(ctx context.Context, opts jobs.BatchOptions) (*jobs.Batch, error)
 	Add(ctx context.Context, batch, path string, data []byte) (*jobs.BatchItem, error)
 	Seal(ctx context.Context, batch string) (*jobs.Batch, error)
 	Get(ctx context.Context, batch string) (*jobs.Batch, error)
@@ -25,48 +26,15 @@ type Batches interface {
 	Heatmap(ctx context.Context, id string) ([]byte, error)
 }
 
-// Page sizes of a batch's item list.
+// Page sizes of a batch's item list. The default is also the size of the
+// page the batch.completed webhook body holds.
 const (
-	defaultPageSize = 100
+	defaultPageSize = jobs.DefaultBatchPageSize
 	maxPageSize     = 1000
 )
 
 // batchRequestLimit bounds the JSON body that creates a batch.
 const batchRequestLimit = 64 << 10
-
-// batchView is a batch as the JSON API shows it.
-type batchView struct {
-	*jobs.Batch
-	Items      []jobs.BatchItem `json:"items,omitempty"`
-	NextCursor string           `json:"next_cursor,omitempty"`
-	URLs       batchURLs        `json:"urls"`
-}
-
-// batchURLs are the addresses of a batch's resources.
-type batchURLs struct {
-	Get          string `json:"get"`
-	Page         string `json:"page"`
-	Images       string `json:"images"`
-	Seal         string `json:"seal"`
-	ResultsCSV   string `json:"results_csv"`
-	ResultsJSONL string `json:"results_jsonl"`
-	HeatmapsZip  string `json:"heatmaps_zip"`
-}
-
-func newBatchView(c *fiber.Ctx, b *jobs.Batch) batchView {
-	base := c.BaseURL()
-	api := base + "/api/v1/batches/" + b.ID
-
-	return batchView{Batch: b, URLs: batchURLs{
-		Get:          api,
-		Page:         base + "/batches/" + b.ID,
-		Images:       api + "/images",
-		Seal:         api + "/seal",
-		ResultsCSV:   api + "/results.csv",
-		ResultsJSONL: api + "/results.jsonl",
-		HeatmapsZip:  api + "/heatmaps.zip",
-	}}
-}
 
 // batchRoutes adds the batch API and the batch page.
 func (s *server) batchRoutes(app *fiber.App) {
@@ -80,6 +48,10 @@ func (s *server) batchRoutes(app *fiber.App) {
 	api.Get("/:id/results.csv", s.resultsCSV)
 	api.Get("/:id/results.jsonl", s.resultsJSONL)
 	api.Get("/:id/heatmaps.zip", s.heatmapsZip)
+	if s.cfg.Webhooks != nil {
+		api.Get("/:id/webhooks", s.listBatchWebhooks)
+		api.Post("/:id/webhooks/:delivery/replay", s.replayBatchWebhook)
+	}
 }
 
 // batchRequest is the optional body of POST /api/v1/batches.
@@ -97,33 +69,48 @@ func (s *server) createBatch(c *fiber.Ctx) error {
 		return err
 	}
 
-	b, err := s.cfg.Batches.CreateBatch(c.UserContext(), req.Webhook, req.WebhookEventsFilter)
-	if errors.Is(err, jobs.ErrBadWebhook) {
-		return apiError(fiber.StatusBadRequest, "bad_webhook", err.Error())
-	}
-	if err != nil {
-		return batchUnavailable()
+	b, err := s.cfg.Batches.CreateBatch(c.UserContext(), jobs.BatchOptions{
+		BaseURL: c.BaseURL(), Webhook: req.Webhook, WebhookEventsFilter: req.WebhookEventsFilter,
+	})
+	switch {
+	case errors.Is(err, jobs.ErrNoWebhookSecret):
+		return errWebhooksDisabled()
+	case errors.Is(err, jobs.ErrBadWebhook):
+		return apiError(fiber.StatusBadRequest, "invalid_webhook", err.Error())
+	case err != nil:
+		return batchUnavailable(err)
 	}
 
-	view := newBatchView(c, b)
+	view := jobs.NewBatchView(b, nil, 0, c.BaseURL())
 	c.Location(view.URLs.Get)
 	return c.Status(fiber.StatusCreated).JSON(view)
 }
 
 // readBatchRequest reads the JSON body, if any, within batchRequestLimit.
 func readBatchRequest(c *fiber.Ctx) (batchRequest, error) {
-	var req batchRequest
-	body := &limitReader{r: c.Context().RequestBodyStream(), left: batchRequestLimit}
-	if body.r == nil {
-		return req, nil
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		return batchRequest{}, nil
 	}
 
+	return parseBatchRequest(stream)
+}
+
+// parseBatchRequest reads and checks a batch request. A body that cannot be
+// read to its end is refused: reading part of it could drop the webhook.
+func parseBatchRequest(r io.Reader) (batchRequest, error) {
+	var req batchRequest
+	body := &limitReader{r: r, left: batchRequestLimit}
 	data, err := io.ReadAll(body)
 	if errors.Is(err, errTooLarge) {
 		return req, apiError(fiber.StatusRequestEntityTooLarge, "too_large",
 			"The batch request is larger than 64 KB.")
 	}
-	if err != nil || len(strings.TrimSpace(string(data))) == 0 {
+	if err != nil {
+		return req, apiError(fiber.StatusBadRequest, "bad_request",
+			"The batch request body could not be read: "+err.Error())
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
 		return req, nil
 	}
 
@@ -133,8 +120,8 @@ func readBatchRequest(c *fiber.Ctx) (batchRequest, error) {
 	}
 	for _, e := range req.WebhookEventsFilter {
 		if e != "completed" {
-			return req, apiError(fiber.StatusBadRequest, "bad_webhook_events",
-				"A batch has one webhook event: completed.")
+			return req, apiError(fiber.StatusBadRequest, "invalid_webhook",
+				"A batch has one webhook event: completed (sent as batch.completed).")
 		}
 	}
 
@@ -158,19 +145,16 @@ func (s *server) getBatch(c *fiber.Ctx) error {
 		return batchError(err)
 	}
 
-	view := newBatchView(c, b)
+	var items []jobs.BatchItem
+	next := 0
 	if size > 0 {
-		items, next, err := s.cfg.Batches.Items(c.UserContext(), id, start, size)
+		items, next, err = s.cfg.Batches.Items(c.UserContext(), id, start, size)
 		if err != nil {
 			return batchError(err)
 		}
-		view.Items = items
-		if next > 0 {
-			view.NextCursor = strconv.Itoa(next)
-		}
 	}
 
-	return c.JSON(view)
+	return c.JSON(jobs.NewBatchView(b, items, next, c.BaseURL()))
 }
 
 // sealBatch closes the batch to new images.
@@ -185,7 +169,7 @@ func (s *server) sealBatch(c *fiber.Ctx) error {
 		return batchError(err)
 	}
 
-	return c.JSON(newBatchView(c, b))
+	return c.JSON(jobs.NewBatchView(b, nil, 0, c.BaseURL()))
 }
 
 // pageQuery reads ?page_size= and ?cursor=.
@@ -231,12 +215,14 @@ func batchError(err error) error {
 			"This batch is sealed: no more images can be added.")
 	}
 
-	return batchUnavailable()
+	return batchUnavailable(err)
 }
 
-func batchUnavailable() error {
-	return apiError(fiber.StatusServiceUnavailable, "queue_unavailable",
-		"The batch could not be reached. Please try again in a moment.")
+// batchUnavailable is the 503 answer to a batch operation that failed for
+// cause; the error handler logs the cause, the client sees only the message.
+func batchUnavailable(cause error) error {
+	return fmt.Errorf("%w: %w", apiError(fiber.StatusServiceUnavailable, "queue_unavailable",
+		"The batch could not be reached. Please try again in a moment."), cause)
 }
 
 // mediaType is the request's content type without parameters.

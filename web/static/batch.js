@@ -1,5 +1,5 @@
 // Batch page: polls the batch until it completes, backing off, and keeps
-// the progress bar, the counts and the first page of images current.
+// the progress bar, the counts and the page of images shown current.
 (function () {
   "use strict";
 
@@ -62,6 +62,7 @@
 
   var main = document.getElementById("batch");
   if (main && main.dataset.status !== "completed") {
-    poll(main.dataset.api + "?page_size=" + main.dataset.pageSize, 1000);
+    poll(main.dataset.api + "?page_size=" + main.dataset.pageSize +
+      "&cursor=" + main.dataset.cursor, 1000);
   }
 })();
