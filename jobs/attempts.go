@@ -73,7 +73,10 @@ func (h *Handler) beginAttempt(ctx context.Context, log *slog.Logger, id string)
 	}
 
 	log.Error("prediction keeps taking its worker down, failing it", "crashes", crashes)
-	h.markFailed(ctx, log, id, ErrorInfo{Code: CodeWorkerCrashed, Message: CrashMessage(crashes)})
+	info := ErrorInfo{Code: CodeWorkerCrashed, Message: CrashMessage(crashes)}
+	if err := h.markFailed(ctx, log, id, info); err != nil {
+		return true, err
+	}
 	return true, fmt.Errorf("prediction %s took its worker down %d times: %w",
 		id, crashes, asynq.SkipRetry)
 }

@@ -129,11 +129,17 @@ func (e *Enqueuer) Get(ctx context.Context, id string) (*Prediction, error) {
 }
 
 // Cancel cancels prediction id: a queued one never runs and a running one
-// is interrupted. A finished prediction is returned unchanged.
+// is interrupted. A finished prediction is returned unchanged. An error
+// wrapping ErrWebhookNotRecorded means the cancel took effect but its
+// webhook was not recorded; canceling again records it.
 func (e *Enqueuer) Cancel(ctx context.Context, id string) (*Prediction, error) {
 	p, err := e.store.MarkCanceled(ctx, id)
 	if errors.Is(err, ErrFinished) {
-		return p, nil
+		return p, e.store.Renotify(ctx, p)
+	}
+	if errors.Is(err, ErrWebhookNotRecorded) {
+		e.dropTask(id)
+		return p, err
 	}
 	if err != nil {
 		return nil, err

@@ -23,7 +23,10 @@ func (h *Handler) fail(ctx context.Context, log *slog.Logger, p *Prediction, err
 	var inputErr *inference.InputError
 	if errors.As(err, &inputErr) {
 		log.Info("prediction failed on its input", "code", inputErr.Code, "error", err)
-		h.markFailed(ctx, log, p.ID, ErrorInfo{Code: inputErr.Code, Message: inputErr.Message})
+		info := ErrorInfo{Code: inputErr.Code, Message: inputErr.Message}
+		if hookErr := h.markFailed(ctx, log, p.ID, info); hookErr != nil {
+			return hookErr
+		}
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 
@@ -33,11 +36,10 @@ func (h *Handler) fail(ctx context.Context, log *slog.Logger, p *Prediction, err
 	}
 
 	log.Error("prediction failed after its last attempt", "attempt", p.Attempts, "error", err)
-	h.markFailed(ctx, log, p.ID, ErrorInfo{
+	return errors.Join(err, h.markFailed(ctx, log, p.ID, ErrorInfo{
 		Code:    CodeInternal,
 		Message: fmt.Sprintf("The image could not be processed: %v", err),
-	})
-	return err
+	}))
 }
 
 // lastAttempt reports whether asynq will not retry the task after this one.
@@ -54,13 +56,22 @@ func lastAttempt(ctx context.Context) bool {
 	return retried >= maxRetry
 }
 
-func (h *Handler) markFailed(ctx context.Context, log *slog.Logger, id string, info ErrorInfo) {
+// markFailed records that prediction id failed and drops its upload. It
+// returns the error of a failure recorded without its webhook, for asynq to
+// retry the task, which records the webhook then.
+func (h *Handler) markFailed(ctx context.Context, log *slog.Logger, id string,
+	info ErrorInfo) error {
 	ctx = context.WithoutCancel(ctx)
-	if _, err := h.store.MarkFailed(ctx, id, info); err != nil && !errors.Is(err, ErrFinished) {
+	_, err := h.store.MarkFailed(ctx, id, info)
+	h.dropUpload(ctx, log, id)
+
+	switch {
+	case errors.Is(err, ErrWebhookNotRecorded):
+		return err
+	case err != nil && !errors.Is(err, ErrFinished):
 		log.Error("recording failure", "error", err)
 	}
-
-	h.dropUpload(ctx, log, id)
+	return nil
 }
 
 func (h *Handler) dropUpload(ctx context.Context, log *slog.Logger, id string) {

@@ -47,7 +47,9 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	p, err := h.store.MarkProcessing(ctx, payload.ID)
 	if errors.Is(err, ErrFinished) || errors.Is(err, ErrNotFound) {
 		log.Info("skipping prediction", "reason", skipReason(p, err))
-		return nil
+		// The attempt that finished it may have died before its webhook
+		// was recorded; an error has asynq try again.
+		return h.store.Renotify(ctx, p)
 	}
 	if err != nil {
 		return err
@@ -60,6 +62,10 @@ func (h *Handler) ProcessTask(ctx context.Context, task *asynq.Task) error {
 	h.endAttempt(ctx, log, payload.ID)
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, ErrWebhookNotRecorded) {
+		log.Warn("prediction ended; its webhook is recorded on a retry", "error", err)
+		return err
 	}
 
 	return h.fail(ctx, log, p, err)
@@ -136,9 +142,9 @@ func (h *Handler) succeed(
 		// Canceled between the check and now: drop the images again.
 		return false, errors.Join(h.store.DeleteImages(ctx, id), h.store.DeleteUpload(ctx, id))
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrWebhookNotRecorded) {
 		return false, err
 	}
 
-	return true, h.store.DeleteUpload(ctx, id)
+	return true, errors.Join(err, h.store.DeleteUpload(ctx, id))
 }

@@ -41,9 +41,9 @@ func (e *Enqueuer) reconcile(ctx context.Context, p *Prediction) (*Prediction, e
 
 	failed, err := e.store.MarkFailed(ctx, p.ID, abandonedError(p, info))
 	if errors.Is(err, ErrFinished) {
-		return failed, nil
+		return failed, e.store.Renotify(ctx, failed)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrWebhookNotRecorded) {
 		return nil, err
 	}
 

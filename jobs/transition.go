@@ -16,7 +16,8 @@ var ErrFinished = errors.New("prediction already finished")
 func now() time.Time { return time.Now().UTC().Round(time.Millisecond) }
 
 // MarkProcessing records that a worker started prediction id, and sends
-// its start webhook.
+// its start webhook. An error wrapping ErrWebhookNotRecorded comes with the
+// updated prediction: the change was stored, its webhook was not.
 func (s *Store) MarkProcessing(ctx context.Context, id string) (*Prediction, error) {
 	p, err := s.Update(ctx, id, func(p *Prediction) error {
 		if p.Status.Terminal() {
@@ -32,7 +33,7 @@ func (s *Store) MarkProcessing(ctx context.Context, id string) (*Prediction, err
 		return nil
 	})
 	if err == nil {
-		s.cfg.Webhooks.Notify(ctx, p, WebhookEventStart)
+		err = s.cfg.Webhooks.Notify(ctx, p, WebhookEventStart)
 	}
 
 	return p, err
@@ -65,7 +66,8 @@ func (s *Store) MarkCanceled(ctx context.Context, id string) (*Prediction, error
 	})
 }
 
-// finish records a terminal status and sends the completed webhook.
+// finish records a terminal status and sends the completed webhook. As
+// with MarkProcessing, ErrWebhookNotRecorded comes with the prediction.
 func (s *Store) finish(ctx context.Context, id string, set func(*Prediction)) (*Prediction, error) {
 	p, err := s.Update(ctx, id, func(p *Prediction) error {
 		if p.Status.Terminal() {
@@ -78,7 +80,7 @@ func (s *Store) finish(ctx context.Context, id string, set func(*Prediction)) (*
 		return nil
 	})
 	if err == nil {
-		s.cfg.Webhooks.Notify(ctx, p, WebhookEventCompleted)
+		err = s.cfg.Webhooks.Notify(ctx, p, WebhookEventCompleted)
 	}
 
 	return p, err

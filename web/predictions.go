@@ -152,6 +152,11 @@ func (s *server) cancel(c *fiber.Ctx) error {
 	}
 
 	p, err := s.cfg.Predictions.Cancel(c.UserContext(), id)
+	if errors.Is(err, jobs.ErrWebhookNotRecorded) {
+		return apiError(fiber.StatusServiceUnavailable, "webhook_not_queued",
+			"The prediction was canceled, but its webhook could not be queued. "+
+				"Cancel it again to queue the webhook.")
+	}
 	if err != nil {
 		return notFoundOr(err)
 	}
