@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"slices"
@@ -302,6 +304,51 @@ func TestBatchMultipartUpload(t *testing.T) {
 			t.Fatalf("batch = %+v, %v; want 3 images", b, err)
 		}
 	})
+}
+
+func TestBatchMultipartGenericFieldsUseFileNames(t *testing.T) {
+	t.Parallel()
+
+	a := newBatchTestApp(t)
+	id := a.createBatch(t)
+
+	// What a browser's <input name="images" multiple webkitdirectory> and
+	// curl -F file=@... send: one field name for every file.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	parts := []struct{ field, filename string }{
+		{"images", "visit/left arm.png"}, {"images", "visit/back/1.png"},
+		{"file", "solo.png"}, {"images", "../escape.png"},
+	}
+	for i, p := range parts {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`,
+			p.field, p.filename))
+		h.Set("Content-Type", "image/png")
+		w, err := mw.CreatePart(h)
+		if err != nil {
+			t.Fatalf("creating part: %v", err)
+		}
+		w.Write(tinyPNG(t, i+2))
+	}
+	mw.Close()
+
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/batches/"+id+"/images", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	var got uploadAnswer
+	a.do(t, req, fiber.StatusAccepted, &got)
+
+	var paths []string
+	for _, it := range got.Items {
+		paths = append(paths, it.Path)
+	}
+	want := []string{"visit/left arm.png", "visit/back/1.png", "solo.png"}
+	if !slices.Equal(paths, want) {
+		t.Fatalf("items = %q, want %q", paths, want)
+	}
+	if len(got.Refused) != 1 || got.Refused[0].Path != "../escape.png" {
+		t.Fatalf("refused = %+v, want ../escape.png", got.Refused)
+	}
 }
 
 func TestBatchAPIRefusals(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"mime"
 	"mime/multipart"
 	"strings"
 
@@ -91,13 +92,36 @@ func (u *batchUploader) multipart(body io.Reader, boundary string) error {
 		}
 
 		if part.FileName() != "" {
-			err = u.add(part.FormName(), part)
+			err = u.add(partPath(part), part)
 		}
 		part.Close()
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// genericFields are form field names that name no image: the ones forms and
+// tools use for files (an <input name="images" multiple>, curl -F
+// image=@photo.jpg). A file sent under one of them is named by its file name.
+var genericFields = map[string]bool{
+	"image": true, "images": true, "file": true, "files": true,
+	"image[]": true, "images[]": true, "file[]": true, "files[]": true,
+}
+
+// partPath is the path a file part is added under: its field name, or, for
+// a generic field, the file name the client sent, with its folders (a
+// browser sends them for a folder upload; Part.FileName drops them).
+func partPath(part *multipart.Part) string {
+	if !genericFields[strings.ToLower(part.FormName())] {
+		return part.FormName()
+	}
+
+	_, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+	if err != nil || params["filename"] == "" {
+		return part.FileName()
+	}
+	return params["filename"]
 }
 
 // add reads one form file and adds it under name; a body that breaks off
