@@ -46,7 +46,7 @@ func benchSubmit(b *testing.B, n int) {
 	redisURL := submitTestRedis(b)
 	bin := buildDermq(b)
 	dir := writeGeneratedFolder(b, n)
-	server, web := startDermq(b, bin, redisURL)
+	server, web, _ := startDermq(b, bin, redisURL)
 
 	var batchRate, cliRate, cliRSS float64
 	var spent workerTime

@@ -64,8 +64,8 @@ func submitTestRedis(t testing.TB) string {
 }
 
 // startDermq runs `dermq web` and `dermq worker` on the test database and
-// returns the web server's URL once it answers.
-func startDermq(t testing.TB, bin, redisURL string) (string, *exec.Cmd) {
+// returns the web server's URL once it answers, and both processes.
+func startDermq(t testing.TB, bin, redisURL string) (base string, web, worker *exec.Cmd) {
 	t.Helper()
 
 	port := freePort(t)
@@ -73,23 +73,23 @@ func startDermq(t testing.TB, bin, redisURL string) (string, *exec.Cmd) {
 		"DERMQ_MODEL="+filepath.Join(repoRoot(t), "models", "demo.onnx"),
 		"DERMQ_WEBHOOK_SECRET=whsec_"+"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"DERMQ_WEBHOOK_ALLOW=127.0.0.1", "DERMQ_LOG_LEVEL=warn")
-	web := startProcess(t, bin, env, "web")
-	startProcess(t, bin, env, "worker", "--no-supervise")
+	web = startProcess(t, bin, env, "web")
+	worker = startProcess(t, bin, env, "worker", "--no-supervise")
 
-	base := "http://127.0.0.1:" + port
+	base = "http://127.0.0.1:" + port
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base, web
+				return base, web, worker
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("dermq web did not answer on %s", base)
-	return "", nil
+	return "", nil, nil
 }
 
 // startProcess starts one dermq process and stops it with SIGTERM when the

@@ -36,7 +36,7 @@ func TestSubmitFolderSurvivesInterruption(t *testing.T) {
 	redisURL := submitTestRedis(t)
 	bin := buildDermq(t)
 	hook := newHookReceiver(t)
-	server, _ := startDermq(t, bin, redisURL)
+	server, web, worker := startDermq(t, bin, redisURL)
 	slow := slowUploads(t, server, 15*time.Millisecond)
 	dir, images := buildSubmitFolder(t)
 	out := filepath.Join(t.TempDir(), "out")
@@ -89,6 +89,28 @@ func TestSubmitFolderSurvivesInterruption(t *testing.T) {
 	t.Run("the batch webhook fires once", func(t *testing.T) {
 		hook.checkOnce(t, batchOf(t, out))
 	})
+
+	t.Run("only the worker loaded ONNX Runtime", func(t *testing.T) {
+		if mapsONNXRuntime(t, web.Process.Pid) {
+			t.Fatalf("dermq web (pid %d) has ONNX Runtime mapped", web.Process.Pid)
+		}
+		if !mapsONNXRuntime(t, worker.Process.Pid) {
+			t.Fatalf("dermq worker (pid %d) has no ONNX Runtime mapped after its jobs",
+				worker.Process.Pid)
+		}
+	})
+}
+
+// mapsONNXRuntime reports whether process pid has the ONNX Runtime library
+// mapped into its memory.
+func mapsONNXRuntime(t *testing.T, pid int) bool {
+	t.Helper()
+
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatalf("reading the memory map of pid %d: %v", pid, err)
+	}
+	return strings.Contains(string(maps), "libonnxruntime")
 }
 
 // slowUploads puts a proxy in front of the server that holds each image
