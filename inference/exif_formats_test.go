@@ -2,7 +2,6 @@ package inference
 
 import (
 	"fmt"
-	"image"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -50,7 +49,7 @@ func TestEXIFOrientationInEveryFormat(t *testing.T) {
 					t.Fatalf("decoding: %v", err)
 				}
 				want := pilReference(t, path, 0, 0, ResizeBilinear)
-				if maxDiff, _ := compareRGB(want, img.(*image.NRGBA)); maxDiff > tc.tolerance {
+				if maxDiff, _ := compareRGB(want, toNRGBA(img)); maxDiff > tc.tolerance {
 					t.Fatalf("differs from PIL by up to %d levels", maxDiff)
 				}
 			})

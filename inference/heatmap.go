@@ -7,8 +7,6 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
-
-	"github.com/disintegration/imaging"
 )
 
 const (
@@ -69,16 +67,28 @@ func checkCAM(cam [][]float32) error {
 	return nil
 }
 
-// fitDisplay returns a copy of img with its longest side at most maxSide.
+// fitDisplay returns a copy of img with its longest side at most maxSide,
+// shrunk with PIL's bilinear filter as the model input is, transparency
+// composited on white.
 func fitDisplay(img image.Image, maxSide int) *image.NRGBA {
 	if maxSide <= 0 {
 		maxSide = DefaultDisplaySize
 	}
 	size := img.Bounds().Size()
-	if size.X <= maxSide && size.Y <= maxSide {
-		return imaging.Clone(img)
+	if size.X > maxSide || size.Y > maxSide {
+		size = fitSize(size, maxSide)
 	}
-	return imaging.Fit(img, maxSide, maxSide, imaging.Linear)
+	return resizeImage(img, size.X, size.Y, bilinearFilter)
+}
+
+// fitSize scales size, keeping its aspect ratio, so that its longest side is
+// maxSide, the shorter side rounded down.
+func fitSize(size image.Point, maxSide int) image.Point {
+	aspect := float64(size.X) / float64(size.Y)
+	if aspect > 1 {
+		return image.Pt(maxSide, max(1, int(float64(maxSide)/aspect)))
+	}
+	return image.Pt(max(1, int(float64(maxSide)*aspect)), maxSide)
 }
 
 // upsampleCAM resizes cam to width x height bilinearly, treating each map

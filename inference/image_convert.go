@@ -5,30 +5,20 @@ import (
 	"image/color"
 )
 
-// toUprightNRGBA converts a decoded image to an opaque *image.NRGBA whose
-// origin is (0, 0), turned upright for an EXIF orientation: YCbCr as
-// libjpeg-turbo converts it, transparency composited on white, 16-bit
-// samples reduced to 8 bits.
-func toUprightNRGBA(img image.Image, orientation int) *image.NRGBA {
-	if src, ok := img.(*image.YCbCr); ok {
-		if p, ok := planesOf(src); ok {
-			return p.toRGBA(orientation)
-		}
-	}
-	return orient(toNRGBA(img), orientation)
-}
-
-// toNRGBA converts a decoded image to an opaque *image.NRGBA whose origin is
-// (0, 0).
+// toNRGBA converts an image to an opaque *image.NRGBA whose origin is
+// (0, 0): YCbCr as libjpeg-turbo converts it, transparency composited on
+// white, 16-bit samples reduced to 8 bits, an upright view turned.
 func toNRGBA(img image.Image) *image.NRGBA {
 	switch src := img.(type) {
+	case *uprightView:
+		return src.upright()
 	case *image.YCbCr:
 		if p, ok := planesOf(src); ok {
-			return p.toRGBA(1)
+			return p.toRGBA()
 		}
 	case *image.NYCbCrA:
 		if p, ok := planesOf(&src.YCbCr); ok {
-			dst := p.toRGBA(1)
+			dst := p.toRGBA()
 			compositeAlpha(dst, src.A[src.AOffset(src.Rect.Min.X, src.Rect.Min.Y):],
 				src.AStride, src.Rect)
 			return dst

@@ -14,9 +14,12 @@ import (
 )
 
 // DecodeImage decodes a JPEG, PNG, GIF (first frame) or WebP image and
-// returns it upright (EXIF orientation applied) as an opaque 8-bit
-// *image.NRGBA with its origin at (0, 0): transparency is composited on
-// white. JPEG colour matches libjpeg-turbo's, which trained models saw.
+// returns it upright (EXIF orientation applied), opaque, 8-bit, with its
+// origin at (0, 0): transparency is composited on white. JPEG colour
+// matches libjpeg-turbo's, which trained models saw. An image stored
+// upright is an *image.NRGBA; any other is a view that reads the stored
+// pixels upright, so that Preprocess.Tensor and the display resize shrink
+// it before turning it, with the same pixels as turning it first.
 // The header is checked first, as Inspect does, so an image over maxPixels
 // (DefaultMaxPixels when maxPixels <= 0) is refused before its pixels are
 // allocated. Every problem with the data is an *InputError; a decoder panic
@@ -31,11 +34,11 @@ func DecodeImage(data []byte, maxPixels int) (image.Image, ImageInfo, error) {
 	if err != nil {
 		return nil, h.info, err
 	}
-	return img, h.info, nil
+	return newUpright(img, h.info.Orientation), h.info, nil
 }
 
-// decodePixels runs the format's decoder and converts its result to
-// upright NRGBA, turning a panic into an InputError.
+// decodePixels runs the format's decoder and converts its result to NRGBA
+// as stored, not yet turned upright, turning a panic into an InputError.
 func decodePixels(data []byte, h header) (img *image.NRGBA, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -45,7 +48,7 @@ func decodePixels(data []byte, h header) (img *image.NRGBA, err error) {
 
 	if h.info.Format == FormatJPEG {
 		if planes, ok := decodeJPEGStrips(data, h.jpeg, runtime.GOMAXPROCS(0)); ok {
-			return planes.toRGBA(h.info.Orientation), nil
+			return planes.toRGBA(), nil
 		}
 	}
 	decoded, err := decodeFormat(data, h)
@@ -53,9 +56,9 @@ func decodePixels(data []byte, h header) (img *image.NRGBA, err error) {
 		return nil, decodeError(h.info.Format, err)
 	}
 	if h.info.Format == FormatWebP {
-		return orient(webpToNRGBA(decoded), h.info.Orientation), nil
+		return webpToNRGBA(decoded), nil
 	}
-	return toUprightNRGBA(decoded, h.info.Orientation), nil
+	return toNRGBA(decoded), nil
 }
 
 func decodeFormat(data []byte, h header) (image.Image, error) {

@@ -58,42 +58,19 @@ func subsampleFactors(r image.YCbCrSubsampleRatio) (h, v int, ok bool) {
 	return 0, 0, false
 }
 
-// toRGBA converts the planes to an opaque RGBA image turned upright for an
-// EXIF orientation, the way libjpeg-turbo converts by default: "fancy"
-// (triangle filter) chroma upsampling for 2x subsampling, then its
-// fixed-point colour conversion. Bands of rows are converted in parallel
-// and each band is written straight to its upright place.
-func (p ycbcrPlanes) toRGBA(orientation int) *image.NRGBA {
-	dw, dh := p.width, p.height
-	if orientation >= 5 {
-		dw, dh = dh, dw
-	}
-	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+// toRGBA converts the planes to an opaque RGBA image the way libjpeg-turbo
+// converts by default: "fancy" (triangle filter) chroma upsampling for 2x
+// subsampling, then its fixed-point colour conversion. Strips of rows are
+// converted in parallel.
+func (p ycbcrPlanes) toRGBA() *image.NRGBA {
+	dst := image.NewNRGBA(image.Rect(0, 0, p.width, p.height))
 	forStrips(p.height, func(y0, y1 int) {
 		conv := newRowConverter(p)
-		if orientation < 2 || orientation > 8 {
-			for y := y0; y < y1; y++ {
-				conv.row(dst.Pix[y*dst.Stride:], y)
-			}
-			return
-		}
-		band := image.NewNRGBA(image.Rect(0, 0, p.width, min(bandRows(p.width), y1-y0)))
-		for b0 := y0; b0 < y1; b0 += band.Rect.Dy() {
-			b1 := min(b0+band.Rect.Dy(), y1)
-			for y := b0; y < b1; y++ {
-				conv.row(band.Pix[(y-b0)*band.Stride:], y)
-			}
-			orientBand(dst, band, b0, b1, p.height, orientation)
+		for y := y0; y < y1; y++ {
+			conv.row(dst.Pix[y*dst.Stride:], y)
 		}
 	})
 	return dst
-}
-
-// bandRows is how many rows of a given width a band holds: tall bands make
-// the runs a quarter turn writes to each destination row long, within
-// about 4 MB per band.
-func bandRows(width int) int {
-	return min(max((4<<20)/(width*4), 16), 256)
 }
 
 // forStrips calls fn on consecutive row ranges of [0, height), one

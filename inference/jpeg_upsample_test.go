@@ -1,10 +1,8 @@
 package inference
 
 import (
-	"bytes"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -45,31 +43,5 @@ func TestJPEGUpsamplingMatchesLibjpeg(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// TestOrientedConversionEqualsRotatingAfter converts a photo straight to
-// each orientation, through bands and parallel strips, and compares with
-// converting upright and rotating afterwards.
-func TestOrientedConversionEqualsRotatingAfter(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(imageDataDir(t, "images"), "dermoscopy_isic_0000020_1504x1129.jpg")
-	decoded, err := jpeg.Decode(bytes.NewReader(readImageFile(t, path)))
-	if err != nil {
-		t.Fatalf("decoding: %v", err)
-	}
-	planes, ok := planesOf(decoded.(*image.YCbCr))
-	if !ok {
-		t.Fatalf("unexpected subsampling %v", decoded.(*image.YCbCr).SubsampleRatio)
-	}
-	upright := planes.toRGBA(1)
-	for o := 2; o <= 8; o++ {
-		t.Run(fmt.Sprintf("orientation %d gives the same pixels", o), func(t *testing.T) {
-			t.Parallel()
-			got, want := planes.toRGBA(o), orient(upright, o)
-			if got.Rect != want.Rect || !bytes.Equal(got.Pix, want.Pix) {
-				t.Fatalf("pixels differ (sizes %v and %v)", got.Rect, want.Rect)
-			}
-		})
 	}
 }

@@ -105,17 +105,16 @@ var resizeFilters = map[string]resampleFilter{
 func (p Preprocess) Resized(img image.Image) *image.NRGBA {
 	p = p.withDefaults()
 	if p.Resize == ResizeNearest {
+		if v, ok := img.(*uprightView); ok {
+			img = v.upright()
+		}
 		return imaging.Resize(img, p.Width, p.Height, imaging.NearestNeighbor)
 	}
 	filter, ok := resizeFilters[p.Resize]
 	if !ok {
 		filter = bilinearFilter
 	}
-	src, ok := img.(*image.NRGBA)
-	if !ok {
-		src = toNRGBA(img)
-	}
-	return resample(src, p.Width, p.Height, filter)
+	return resizeImage(img, p.Width, p.Height, filter)
 }
 
 // Tensor resizes img and returns the batch-1 input tensor: for each channel

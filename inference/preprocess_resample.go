@@ -118,6 +118,18 @@ func clip8(v int32) uint8 {
 	return 255
 }
 
+// resizeImage resizes any image to width x height as resample does, taking
+// the shortcut of a decoded photo that is yet to be turned upright.
+func resizeImage(img image.Image, width, height int, f resampleFilter) *image.NRGBA {
+	switch src := img.(type) {
+	case *uprightView:
+		return src.resample(width, height, f)
+	case *image.NRGBA:
+		return resample(src, width, height, f)
+	}
+	return resample(toNRGBA(img), width, height, f)
+}
+
 // resample resizes src to width x height, compositing any transparency on
 // white first; the result is opaque. A pass whose size does not change is
 // skipped, as in PIL.
