@@ -224,34 +224,57 @@ func tapSum(px []byte, ws []int32) (r, g, b int32) {
 	return r, g, b
 }
 
+// downSpan is how many pixels of a row the vertical pass sums at a time:
+// the sums then stay in the CPU's first-level cache.
+const downSpan = 512
+
 // resampleDown runs the vertical pass, output rows split across CPUs.
 func resampleDown(src *image.NRGBA, height int, rw resampleWeights) *image.NRGBA {
 	w := src.Rect.Dx()
 	dst := image.NewNRGBA(image.Rect(0, 0, w, height))
 	forStrips(height, func(y0, y1 int) {
-		sums := make([]int32, w*3)
+		sums := make([]int32, min(w, downSpan)*4)
+		rows := make([][]byte, 0, 8)
 		for y := y0; y < y1; y++ {
-			for i := range sums {
-				sums[i] = 1 << (precisionBits - 1)
-			}
-			for k, wt := range rw.weights[y] {
+			rows = rows[:0]
+			for k := range rw.weights[y] {
 				sy := src.Rect.Min.Y + rw.first[y] + k
-				in := src.Pix[src.PixOffset(src.Rect.Min.X, sy):][:w*4]
-				for x := range w {
-					p := in[x*4 : x*4+3 : x*4+3]
-					s := sums[x*3 : x*3+3 : x*3+3]
-					s[0] += int32(p[0]) * wt
-					s[1] += int32(p[1]) * wt
-					s[2] += int32(p[2]) * wt
-				}
+				rows = append(rows, src.Pix[src.PixOffset(src.Rect.Min.X, sy):][:w*4])
 			}
 			out := dst.Pix[y*dst.Stride : y*dst.Stride+w*4]
-			for x := range w {
-				o := out[x*4 : x*4+4 : x*4+4]
-				o[0], o[1], o[2], o[3] = clip8(sums[x*3]), clip8(sums[x*3+1]),
-					clip8(sums[x*3+2]), 0xff
+			for x := 0; x < w; x += downSpan {
+				n := min(downSpan, w-x) * 4
+				downSum(out[x*4:x*4+n], rows, x*4, rw.weights[y], sums[:n])
 			}
 		}
 	})
 	return dst
+}
+
+// downSum weighs bytes [at, at+len(out)) of the rows by ws into out, made
+// opaque, with sums (one per byte) as scratch. Alpha is summed along with
+// the colours and then dropped: one loop over every byte, two rows at a
+// time, runs faster than picking three bytes of four.
+func downSum(out []byte, rows [][]byte, at int, ws []int32, sums []int32) {
+	for i := range sums {
+		sums[i] = 1 << (precisionBits - 1)
+	}
+	k := 0
+	for ; k+1 < len(ws); k += 2 {
+		a, b := rows[k][at:at+len(sums)], rows[k+1][at:at+len(sums)]
+		wa, wb := ws[k], ws[k+1]
+		for i := range sums {
+			sums[i] += int32(a[i])*wa + int32(b[i])*wb
+		}
+	}
+	if k < len(ws) {
+		a, wa := rows[k][at:at+len(sums)], ws[k]
+		for i := range sums {
+			sums[i] += int32(a[i]) * wa
+		}
+	}
+	for i := 0; i+3 < len(out); i += 4 {
+		o, s := out[i:i+4:i+4], sums[i:i+4:i+4]
+		o[0], o[1], o[2], o[3] = clip8(s[0]), clip8(s[1]), clip8(s[2]), 0xff
+	}
 }
