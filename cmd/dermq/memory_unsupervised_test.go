@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+)
+
+// startUnsupervised runs `dermq worker --no-supervise`, as Render does, and
+// returns it; the test waits for it or stops it.
+func (w *memoryWorld) startUnsupervised(t *testing.T) *exec.Cmd {
+	t.Helper()
+
+	cmd := exec.Command(dermqTestBinary(t), "worker", "--no-supervise")
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), "REDIS_URL="+w.url, "DERMQ_LOG_FORMAT=json",
+		"DERMQ_MODEL=models/demo.onnx", "DERMQ_TEST_CRASH_FILE="+w.crash)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatalf("piping worker stderr: %v", err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting worker: %v", err)
+	}
+	go w.log.follow(stderr)
+	return cmd
+}
+
+// TestAnUnsupervisedWorkerKilledDuringAJobLosesNothing is the platform's
+// case: no supervisor releases the dead worker's job, so the job waits for
+// asynq's lease to run out (30 s) and its recovery sweep (every minute),
+// then the worker the platform started in the meantime completes it.
+func TestAnUnsupervisedWorkerKilledDuringAJobLosesNothing(t *testing.T) {
+	t.Parallel()
+
+	w := newMemoryWorld(t, 6)
+	ids := w.submit(t, testPhotos(t, 1))
+	w.crashOn(t, ids[0], 1)
+
+	first := w.startUnsupervised(t)
+	err := first.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || killedBy(exit.ProcessState) != syscall.SIGKILL {
+		t.Fatalf("first worker ended with %v, want killed by SIGKILL", err)
+	}
+
+	second := w.startUnsupervised(t)
+	t.Cleanup(func() { stopWorker(t, second, w.log) })
+	p := w.awaitSucceeded(t, ids)[0]
+	if p.Attempts != 2 {
+		t.Fatalf("prediction took %d attempts, want 2 (one killed, one done)", p.Attempts)
+	}
+}
