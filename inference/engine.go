@@ -149,6 +149,11 @@ func (e *Engine) Manifest() Manifest {
 	return e.manifest
 }
 
+// Library returns the path of the ONNX Runtime library the engine loads.
+func (e *Engine) Library() string {
+	return e.library
+}
+
 // Loaded reports whether the session is in memory. It never waits for a
 // running prediction.
 func (e *Engine) Loaded() bool {

@@ -8,12 +8,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/shirou/gopsutil/v4/process"
 )
 
 // MB is one megabyte (2^20 bytes), the unit of DermQ's memory settings.
@@ -54,6 +52,10 @@ type GuardConfig struct {
 	// memory freed by its jobs is handed back to the system. Defaults to
 	// 150 milliseconds.
 	ReleaseIdle time.Duration
+	// Model is the worker's model. Once it is loaded, every release drops
+	// the clean pages of its library along with the executable's
+	// (ReleaseMemory). Defaults to nil: the executable's pages only.
+	Model Model
 	// HardGrace is how long a job stopped at HardRSS may keep the memory
 	// above HardRSS before the worker exits with ExitRecycle at once, the
 	// job unfinished (it is retried and counts as having taken its worker
@@ -69,6 +71,16 @@ type GuardConfig struct {
 	Reports io.Writer
 	// Logger receives one line per decision. Defaults to slog.Default().
 	Logger *slog.Logger
+}
+
+// Model is the worker's model as the guard sees it; *inference.Engine is
+// one.
+type Model interface {
+	// Loaded reports whether the model is in memory.
+	Loaded() bool
+	// Library returns the path of the shared library that runs the model,
+	// which stays loaded for the life of the process once the model is.
+	Library() string
 }
 
 // withDefaults fills in every unset field of c.
@@ -152,10 +164,10 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 		cfg:     cfg,
 		maxJobs: jitter(cfg.MaxJobs),
 		readRSS: RSS,
-		release: ReleaseMemory,
 		exit:    os.Exit,
 		recycle: make(chan struct{}),
 	}
+	g.release = g.releaseMemory
 	g.drained = sync.NewCond(&g.mu)
 	return g, nil
 }
@@ -229,35 +241,6 @@ func stopTimer(t *time.Timer) {
 		t.Stop()
 	}
 }
-
-// RSS returns the resident memory of this process in bytes.
-func RSS() (uint64, error) {
-	proc, err := self()
-	if err != nil {
-		return 0, fmt.Errorf("opening this process: %w", err)
-	}
-
-	info, err := proc.MemoryInfo()
-	if err != nil {
-		return 0, fmt.Errorf("reading resident memory: %w", err)
-	}
-	return info.RSS, nil
-}
-
-// ReleaseMemory hands freed memory back to the operating system: the Go
-// heap's (a forced collection) and the C heap's, where ONNX Runtime
-// allocates (TrimHeap). It takes a millisecond or two, so the guard calls
-// it after a job only past GuardConfig.ReleaseRSS and otherwise once the
-// worker is idle.
-func ReleaseMemory() {
-	debug.FreeOSMemory()
-	TrimHeap()
-}
-
-// self is this process, looked up once.
-var self = sync.OnceValues(func() (*process.Process, error) {
-	return process.NewProcess(int32(os.Getpid()))
-})
 
 // Middleware wraps h so that every job runs under the guard: memory is read
 // every Interval while the job runs and once after it. Past HardRSS the

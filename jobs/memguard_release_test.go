@@ -74,6 +74,15 @@ func TestGuardReleasesMemoryAtOnceAfterAHeavyJob(t *testing.T) {
 	}
 }
 
+// fakeModel is a Model whose Loaded a test sets.
+type fakeModel struct {
+	loaded  atomic.Bool
+	library string
+}
+
+func (m *fakeModel) Loaded() bool    { return m.loaded.Load() }
+func (m *fakeModel) Library() string { return m.library }
+
 func TestGuardNeverReleasesDuringAJob(t *testing.T) {
 	t.Parallel()
 

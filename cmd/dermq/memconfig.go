@@ -9,9 +9,9 @@ import (
 	"github.com/dermq/dermq/jobs"
 )
 
-// newGuard builds the worker's memory guard from the configuration. A
-// supervised worker reports its jobs to the supervisor.
-func newGuard(cfg *config, logger *slog.Logger) (*jobs.Guard, error) {
+// newGuard builds the worker's memory guard for the engine's model from the
+// configuration. A supervised worker reports its jobs to the supervisor.
+func newGuard(cfg *config, logger *slog.Logger, model jobs.Model) (*jobs.Guard, error) {
 	guard, err := guardConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -19,6 +19,7 @@ func newGuard(cfg *config, logger *slog.Logger) (*jobs.Guard, error) {
 
 	guard.Reports = jobs.JobReports()
 	guard.Logger = logger
+	guard.Model = model
 	return jobs.NewGuard(guard)
 }
 

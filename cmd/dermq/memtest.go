@@ -119,9 +119,11 @@ func newMemtestEngine(o memtestOptions) (*inference.Engine, error) {
 	return engine, nil
 }
 
-// releaseIf hands freed memory back when the run asks for it.
-func releaseIf(o memtestOptions) {
-	if o.release {
-		jobs.ReleaseMemory()
+// releaseIf hands memory back, as the worker does, when the run asks for it.
+func releaseIf(o memtestOptions, library string) error {
+	if !o.release {
+		return nil
 	}
+	_, err := jobs.ReleaseMemory(library)
+	return err
 }

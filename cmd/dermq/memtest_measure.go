@@ -53,7 +53,9 @@ func measureMemory(ctx context.Context, o memtestOptions) (*memoryReport, error)
 	m := engine.Manifest()
 	r := &memoryReport{model: fmt.Sprintf("%s (%s %s)", o.model, m.Name, m.Version),
 		images: len(photos)}
-	releaseIf(o)
+	if err := releaseIf(o, engine.Library()); err != nil {
+		return nil, err
+	}
 	if r.beforeLoad, err = jobs.RSS(); err != nil {
 		return nil, err
 	}
@@ -91,7 +93,9 @@ func (r *memoryReport) cycle(ctx context.Context, engine *inference.Engine,
 	if err := engine.Unload(); err != nil {
 		return fmt.Errorf("unloading the model: %w", err)
 	}
-	releaseIf(o)
+	if err := releaseIf(o, engine.Library()); err != nil {
+		return err
+	}
 	rss, err := jobs.RSS()
 	r.afterUnloads = append(r.afterUnloads, rss)
 	return err
@@ -127,7 +131,9 @@ func measurePrediction(ctx context.Context, engine *inference.Engine, photo []by
 		return p, fmt.Errorf("predicting: %w", err)
 	}
 
-	releaseIf(o)
+	if err := releaseIf(o, engine.Library()); err != nil {
+		return p, err
+	}
 	p.after, err = jobs.RSS()
 	p.peak = max(p.peak, p.after)
 	return p, err

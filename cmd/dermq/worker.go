@@ -77,7 +77,7 @@ func runWorkerProcess(ctx context.Context, cfg *config, logger *slog.Logger) err
 	if err != nil {
 		return err
 	}
-	guard, err := newGuard(cfg, logger)
+	guard, err := newGuard(cfg, logger, engine)
 	if err != nil {
 		return err
 	}
