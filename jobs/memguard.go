@@ -43,18 +43,21 @@ type GuardConfig struct {
 	// Zero means never. Defaults to 0.
 	IdleUnload time.Duration
 	// ReleaseRSS is the resident memory past which the memory freed by a
-	// job is handed back to the system as soon as the job ends. Below it the
-	// hand-back waits until the worker has been idle for ReleaseIdle, so
-	// jobs that arrive back to back do not pay for it. Defaults to half of
-	// MaxRSS (200 MB by default).
+	// job is handed back to the system as soon as the job ends. Below it,
+	// except after the job that loaded the Model, the hand-back waits until
+	// the worker has been idle for ReleaseIdle, so jobs that arrive back to
+	// back do not pay for it. Defaults to half of MaxRSS (200 MB by default).
 	ReleaseRSS uint64
 	// ReleaseIdle is how long the worker must sit without a job before the
 	// memory freed by its jobs is handed back to the system. Defaults to
 	// 150 milliseconds.
 	ReleaseIdle time.Duration
-	// Model is the worker's model. Once it is loaded, every release drops
-	// the clean pages of its library along with the executable's
-	// (ReleaseMemory). Defaults to nil: the executable's pages only.
+	// Model is the worker's model. The job that loads it leaves the most
+	// memory to hand back (what building the session freed, code only the
+	// load ran), so the guard hands it back as soon as that job ends; and
+	// once the model is loaded, every release drops the clean pages of its
+	// library along with the executable's (ReleaseMemory). Defaults to nil:
+	// releases wait for idle and drop the executable's pages only.
 	Model Model
 	// HardGrace is how long a job stopped at HardRSS may keep the memory
 	// above HardRSS before the worker exits with ExitRecycle at once, the
@@ -252,11 +255,12 @@ func (g *Guard) Middleware(h asynq.Handler) asynq.Handler {
 		g.jobStarted()
 		defer g.jobEnded()
 		g.report("start", queue, taskID(t))
+		hadModel := g.modelLoaded()
 
 		err := g.watch(ctx, t, h)
 
 		g.report("end", queue, taskID(t))
-		g.jobFinished(t, err)
+		g.jobFinished(t, err, !hadModel && g.modelLoaded())
 		return err
 	})
 }
@@ -393,8 +397,8 @@ func (g *Guard) jobEnded() {
 }
 
 // jobFinished counts the job, hands freed memory back when the job left
-// much of it, and decides whether the worker recycles.
-func (g *Guard) jobFinished(t *asynq.Task, err error) {
+// much of it or loaded the model, and decides whether the worker recycles.
+func (g *Guard) jobFinished(t *asynq.Task, err error, loadedModel bool) {
 	jobs := g.countJob()
 	log := g.cfg.Logger.With("task_id", taskID(t), "jobs", jobs)
 
@@ -409,7 +413,7 @@ func (g *Guard) jobFinished(t *asynq.Task, err error) {
 		return
 	}
 
-	rss, rssErr := g.rssAfterJob()
+	rss, rssErr := g.rssAfterJob(loadedModel)
 	switch {
 	case rssErr != nil:
 		log.Warn("reading worker memory", "error", rssErr)
@@ -428,12 +432,13 @@ func (g *Guard) jobFinished(t *asynq.Task, err error) {
 	}
 }
 
-// rssAfterJob reads the memory after a job. Past ReleaseRSS it first hands
-// freed memory back, so that memory the process merely keeps does not count
-// towards MaxRSS.
-func (g *Guard) rssAfterJob() (uint64, error) {
+// rssAfterJob reads the memory after a job. Past ReleaseRSS, or after the
+// job that loaded the model, it first hands freed memory back, so that
+// memory the process merely keeps does not count towards MaxRSS nor stays
+// until the worker is idle.
+func (g *Guard) rssAfterJob(loadedModel bool) (uint64, error) {
 	rss, err := g.readRSS()
-	if err != nil || rss <= g.cfg.ReleaseRSS {
+	if err != nil || (rss <= g.cfg.ReleaseRSS && !loadedModel) {
 		return rss, err
 	}
 

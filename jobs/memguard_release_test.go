@@ -83,6 +83,37 @@ type fakeModel struct {
 func (m *fakeModel) Loaded() bool    { return m.loaded.Load() }
 func (m *fakeModel) Library() string { return m.library }
 
+func TestGuardReleasesMemoryAtOnceAfterTheJobThatLoadsTheModel(t *testing.T) {
+	t.Parallel()
+
+	var rss atomic.Uint64
+	model := &fakeModel{}
+	g := newTestGuard(t, GuardConfig{MaxRSS: 400 * MB, ReleaseIdle: time.Hour, Model: model},
+		&rss)
+	releases, _ := countReleases(g)
+	rss.Store(150 * MB)
+
+	load := func(context.Context, *asynq.Task) error {
+		model.loaded.Store(true)
+		return nil
+	}
+	if err := runJob(g, load); err != nil {
+		t.Fatalf("job: %v", err)
+	}
+	if n := releases.Load(); n != 1 {
+		t.Fatalf("%d releases after the job that loaded the model, want 1", n)
+	}
+
+	for range 3 {
+		if err := runJob(g, nop); err != nil {
+			t.Fatalf("job: %v", err)
+		}
+	}
+	if n := releases.Load(); n != 1 {
+		t.Fatalf("%d releases after jobs that found the model loaded, want still 1", n)
+	}
+}
+
 func TestGuardNeverReleasesDuringAJob(t *testing.T) {
 	t.Parallel()
 
