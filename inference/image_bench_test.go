@@ -12,10 +12,8 @@ import (
 // BenchmarkDecodeResize measures what a prediction spends before the model:
 // decoding a JPEG (EXIF orientation included) and making the 224x224 tensor.
 // Besides wall time it reports the process's CPU time per operation, which
-// stays meaningful when other work shares the machine.
-// Known shortfall: the 12 MP photo costs about 450 ms of CPU (over 200 ms of
-// wall time on 2 cores), above the 150 ms goal, because the full-size RGB
-// image is made before resizing.
+// stays meaningful when other work shares the machine. The goal for the
+// 12 MP photo is under 150 ms of wall time on 2 cores.
 func BenchmarkDecodeResize(b *testing.B) {
 	cases := []struct{ name, file string }{
 		{"phone_12MP", "clinical_smartphone_lesion_4032x3024_exif6_displayp3.jpeg"},
