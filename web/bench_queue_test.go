@@ -134,7 +134,9 @@ func (s *stack) pollDone(url string, sent time.Time, poll time.Duration) (sample
 // completion, which it precedes by the few Redis writes of the worker). It
 // also reports the part of the overhead spent inside the worker (from its
 // start on the job to the completion, minus Predict) and the Predict time
-// itself.
+// itself, and the queue's cost per job while the worker is kept busy: the
+// span from the first job's start to the last job's completion, shared out
+// among the jobs, minus their mean Predict time.
 func reportOverhead(b *testing.B, samples []sample) {
 	if len(samples) == 0 {
 		return
@@ -157,6 +159,26 @@ func reportOverhead(b *testing.B, samples []sample) {
 	b.ReportMetric(quantile(overheads, 0.95), "overhead-p95-ms")
 	b.ReportMetric(quantile(inWorker, 0.50), "in-worker-p50-ms")
 	b.ReportMetric(quantile(predicts, 0.50), "predict-p50-ms")
+	b.ReportMetric(perJobOverhead(samples), "per-job-overhead-ms")
+}
+
+// perJobOverhead returns the worker's time per job, from the first start to
+// the last completion, minus the mean Predict time.
+func perJobOverhead(samples []sample) float64 {
+	first, last := samples[0].started, samples[0].completed
+	predict := time.Duration(0)
+	for _, s := range samples {
+		if s.started.Before(first) {
+			first = s.started
+		}
+		if s.completed.After(last) {
+			last = s.completed
+		}
+		predict += s.predict
+	}
+
+	n := time.Duration(len(samples))
+	return ms(last.Sub(first)/n - predict/n)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
