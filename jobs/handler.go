@@ -124,27 +124,14 @@ func (h *Handler) run(ctx context.Context, log *slog.Logger, payload PredictPayl
 func (h *Handler) succeed(
 	ctx context.Context, id string, res *inference.Result, took time.Duration,
 ) (stored bool, err error) {
-	p, err := h.store.Get(ctx, id)
-	if err != nil {
-		return false, err
-	}
-	if p.Status.Terminal() {
-		return false, h.store.DeleteUpload(ctx, id)
-	}
-
-	if err := h.store.SaveImages(ctx, id, res.Display, res.Heatmap); err != nil {
-		return false, err
-	}
-
 	m := Metrics{PredictMS: float64(took.Microseconds()) / 1000}
-	_, err = h.store.MarkSucceeded(ctx, id, res, m)
+	_, err = h.store.MarkSucceeded(ctx, id, res, m, res.Display, res.Heatmap)
 	if errors.Is(err, ErrFinished) {
-		// Canceled between the check and now: drop the images again.
-		return false, errors.Join(h.store.DeleteImages(ctx, id), h.store.DeleteUpload(ctx, id))
+		return false, h.store.DeleteUpload(ctx, id)
 	}
 	if err != nil && !errors.Is(err, ErrWebhookNotRecorded) {
 		return false, err
 	}
 
-	return true, errors.Join(err, h.store.DeleteUpload(ctx, id))
+	return true, err
 }

@@ -106,6 +106,16 @@ func (s *Store) getWith(ctx context.Context, c redis.Cmdable, id string) (*Predi
 func (s *Store) Update(
 	ctx context.Context, id string, change func(*Prediction) error,
 ) (*Prediction, error) {
+	return s.update(ctx, id, change, nil)
+}
+
+// update is Update that also queues also's commands, when not nil, in the
+// transaction that writes the changed record, so they happen if and only if
+// the change does.
+func (s *Store) update(
+	ctx context.Context, id string, change func(*Prediction) error,
+	also func(redis.Pipeliner),
+) (*Prediction, error) {
 	key := s.key(id, "record")
 	for range updateAttempts {
 		var result *Prediction
@@ -121,7 +131,7 @@ func (s *Store) Update(
 				return nil
 			}
 
-			return s.writeRecord(ctx, tx, key, p)
+			return s.writeRecord(ctx, tx, key, p, also)
 		}, key)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
@@ -136,7 +146,8 @@ func (s *Store) Update(
 	return nil, fmt.Errorf("updating prediction %s: too much contention", id)
 }
 
-func (s *Store) writeRecord(ctx context.Context, tx *redis.Tx, key string, p *Prediction) error {
+func (s *Store) writeRecord(ctx context.Context, tx *redis.Tx, key string, p *Prediction,
+	also func(redis.Pipeliner)) error {
 	record, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encoding prediction %s: %w", p.ID, err)
@@ -144,6 +155,9 @@ func (s *Store) writeRecord(ctx context.Context, tx *redis.Tx, key string, p *Pr
 
 	cmds, err := tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Set(ctx, key, record, s.cfg.Retention)
+		if also != nil {
+			also(pipe)
+		}
 		return nil
 	})
 	if err != nil {
@@ -167,31 +181,16 @@ func (s *Store) DeleteUpload(ctx context.Context, id string) error {
 	return nil
 }
 
-// SaveImages stores the display photo and the heatmap of prediction id.
-// A nil heatmap (Grad-CAM could not run) is not stored.
-func (s *Store) SaveImages(ctx context.Context, id string, display, heatmap []byte) error {
-	cmds, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.Set(ctx, s.key(id, "display"), display, s.cfg.Retention)
-		if heatmap != nil {
-			pipe.Set(ctx, s.key(id, "heatmap"), heatmap, s.cfg.Retention)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("storing images of %s: %w", id, txError(cmds, err))
+// saveImages queues the commands that store the display photo and the
+// heatmap of prediction id and delete its upload. A nil heatmap (Grad-CAM
+// could not run) is not stored.
+func (s *Store) saveImages(ctx context.Context, pipe redis.Pipeliner, id string,
+	display, heatmap []byte) {
+	pipe.Set(ctx, s.key(id, "display"), display, s.cfg.Retention)
+	if heatmap != nil {
+		pipe.Set(ctx, s.key(id, "heatmap"), heatmap, s.cfg.Retention)
 	}
-
-	return nil
-}
-
-// DeleteImages removes the display photo and the heatmap of prediction id.
-func (s *Store) DeleteImages(ctx context.Context, id string) error {
-	err := s.rdb.Del(ctx, s.key(id, "display"), s.key(id, "heatmap")).Err()
-	if err != nil {
-		return fmt.Errorf("deleting images of %s: %w", id, err)
-	}
-
-	return nil
+	pipe.Del(ctx, s.key(id, "upload"))
 }
 
 // Display returns the display-size JPEG of prediction id, or ErrNotFound.

@@ -56,7 +56,7 @@ func TestStore(t *testing.T) {
 			t.Fatalf("MarkCanceled: %v", err)
 		}
 
-		got, err := store.MarkSucceeded(ctx, p.ID, &Output{}, Metrics{})
+		got, err := store.MarkSucceeded(ctx, p.ID, &Output{}, Metrics{}, nil, nil)
 		if !errors.Is(err, ErrFinished) {
 			t.Fatalf("MarkSucceeded after cancel error = %v, want ErrFinished", err)
 		}

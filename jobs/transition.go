@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ErrFinished is returned when a prediction that already reached a
@@ -39,15 +41,19 @@ func (s *Store) MarkProcessing(ctx context.Context, id string) (*Prediction, err
 	return p, err
 }
 
-// MarkSucceeded records the output of prediction id and the worker's
-// metrics.
+// MarkSucceeded records the output of prediction id, the worker's metrics,
+// the display photo and the heatmap, and deletes the upload, all in one
+// transaction: a prediction canceled meanwhile gets none of it
+// (ErrFinished).
 func (s *Store) MarkSucceeded(
-	ctx context.Context, id string, out *Output, m Metrics,
+	ctx context.Context, id string, out *Output, m Metrics, display, heatmap []byte,
 ) (*Prediction, error) {
-	return s.finish(ctx, id, func(p *Prediction) {
+	return s.finishWith(ctx, id, func(p *Prediction) {
 		p.Status = StatusSucceeded
 		p.Output = out
 		p.Metrics = &m
+	}, func(pipe redis.Pipeliner) {
+		s.saveImages(ctx, pipe, id, display, heatmap)
 	})
 }
 
@@ -69,7 +75,14 @@ func (s *Store) MarkCanceled(ctx context.Context, id string) (*Prediction, error
 // finish records a terminal status and sends the completed webhook. As
 // with MarkProcessing, ErrWebhookNotRecorded comes with the prediction.
 func (s *Store) finish(ctx context.Context, id string, set func(*Prediction)) (*Prediction, error) {
-	p, err := s.Update(ctx, id, func(p *Prediction) error {
+	return s.finishWith(ctx, id, set, nil)
+}
+
+// finishWith is finish that also queues also's commands in the transaction
+// that records the terminal status.
+func (s *Store) finishWith(ctx context.Context, id string, set func(*Prediction),
+	also func(redis.Pipeliner)) (*Prediction, error) {
+	p, err := s.update(ctx, id, func(p *Prediction) error {
 		if p.Status.Terminal() {
 			return fmt.Errorf("finishing %s: %w", id, ErrFinished)
 		}
@@ -78,7 +91,7 @@ func (s *Store) finish(ctx context.Context, id string, set func(*Prediction)) (*
 		set(p)
 		p.CompletedAt = &t
 		return nil
-	})
+	}, also)
 	if err == nil {
 		err = s.cfg.Webhooks.Notify(ctx, p, WebhookEventCompleted)
 	}
