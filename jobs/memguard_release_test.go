@@ -114,6 +114,25 @@ func TestGuardReleasesMemoryAtOnceAfterTheJobThatLoadsTheModel(t *testing.T) {
 	}
 }
 
+func TestGuardCollectsGarbageAfterEveryJob(t *testing.T) {
+	t.Parallel()
+
+	var rss atomic.Uint64
+	g := newTestGuard(t, GuardConfig{MaxRSS: 400 * MB, ReleaseIdle: time.Hour}, &rss)
+	var collections atomic.Int32
+	g.collect = func() { collections.Add(1) }
+	rss.Store(150 * MB)
+
+	for range 3 {
+		if err := runJob(g, nop); err != nil {
+			t.Fatalf("job: %v", err)
+		}
+	}
+	if n := collections.Load(); n != 3 {
+		t.Fatalf("%d collections after 3 jobs, want 3", n)
+	}
+}
+
 func TestGuardNeverReleasesDuringAJob(t *testing.T) {
 	t.Parallel()
 
