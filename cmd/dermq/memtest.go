@@ -32,6 +32,7 @@ type memtestOptions struct {
 	runs, cycles    int
 	arena, spinning bool
 	release         bool
+	releaseFiles    bool
 	images          []string
 }
 
@@ -63,8 +64,8 @@ func parseMemtest(args []string) (memtestOptions, error) {
 	fs := flag.NewFlagSet("memtest", flag.ContinueOnError)
 	cfg := newConfig(fs, "Loads the model in this process, runs predictions (with Grad-CAM) on "+
 		"IMAGE... (a synthetic 1024x768 photo when none are given) and prints resident "+
-		"memory before the load, after it, per prediction and after an unload, with the "+
-		"time per prediction. Exits with code 3 when a figure passes a limit.",
+		"memory before the load, after it, per prediction, when idle and after an unload, "+
+		"with the time per prediction. Exits with code 3 when a figure passes a limit.",
 		memtestVars...)
 
 	var o memtestOptions
@@ -74,8 +75,11 @@ func parseMemtest(args []string) (memtestOptions, error) {
 		"load, predict and unload this many times, to see whether unloading leaks")
 	fs.BoolVar(&o.spinning, "spinning", false, "let ONNX Runtime's idle threads spin")
 	fs.BoolVar(&o.release, "release", true,
-		"hand freed memory back to the system after the load and each prediction, "+
-			"as the worker does")
+		"hand memory back to the system after the load and once the predictions are "+
+			"done, as the worker does after the load and when idle")
+	fs.BoolVar(&o.releaseFiles, "release-files", true,
+		"with --release, also drop the clean file pages of dermq's and ONNX Runtime's "+
+			"code, as the worker does; they fault back in when used")
 	if err := fs.Parse(args); err != nil {
 		return o, usageError(err)
 	}
@@ -119,11 +123,27 @@ func newMemtestEngine(o memtestOptions) (*inference.Engine, error) {
 	return engine, nil
 }
 
-// releaseIf hands memory back, as the worker does, when the run asks for it.
-func releaseIf(o memtestOptions, library string) error {
+// released is what one release did and how long it took.
+type released struct {
+	files jobs.FilePages
+	took  time.Duration
+}
+
+// releaseIf hands memory back as the run asks: nothing, freed heap memory,
+// or that and the clean file pages of dermq and of the library.
+func releaseIf(o memtestOptions, library string) (released, error) {
+	var r released
 	if !o.release {
-		return nil
+		return r, nil
 	}
-	_, err := jobs.ReleaseMemory(library)
-	return err
+
+	start := time.Now()
+	var err error
+	if o.releaseFiles {
+		r.files, err = jobs.ReleaseMemory(library)
+	} else {
+		jobs.ReleaseHeap()
+	}
+	r.took = time.Since(start)
+	return r, err
 }

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"os"
+	"runtime"
 	"slices"
 	"time"
 
@@ -21,12 +22,16 @@ type memoryReport struct {
 	images       int
 	beforeLoad   uint64
 	afterLoad    uint64
+	afterLoadMix rssMix
 	loadPeak     uint64
 	firstTime    time.Duration
 	peak         uint64
 	addedAfter   []int64
 	addedPeak    []int64
 	times        []time.Duration
+	whenIdle     uint64
+	idleRelease  released
+	afterIdle    measured
 	afterUnloads []uint64
 }
 
@@ -53,7 +58,7 @@ func measureMemory(ctx context.Context, o memtestOptions) (*memoryReport, error)
 	m := engine.Manifest()
 	r := &memoryReport{model: fmt.Sprintf("%s (%s %s)", o.model, m.Name, m.Version),
 		images: len(photos)}
-	if err := releaseIf(o, engine.Library()); err != nil {
+	if _, err := releaseIf(o, engine.Library()); err != nil {
 		return nil, err
 	}
 	if r.beforeLoad, err = jobs.RSS(); err != nil {
@@ -68,40 +73,44 @@ func measureMemory(ctx context.Context, o memtestOptions) (*memoryReport, error)
 	return r, nil
 }
 
-// cycle loads the model with a first prediction, predicts every photo
-// o.runs times, then unloads the model.
+// cycle does with the model what a worker does. The first prediction loads
+// it and memory is handed back at once, as after the job that loads the
+// model. Every photo is then predicted o.runs times back to back, as queued
+// jobs run; memory is handed back as an idle worker does, and one more
+// prediction shows what the next job costs then. Last the model is unloaded.
 func (r *memoryReport) cycle(ctx context.Context, engine *inference.Engine,
 	photos [][]byte, o memtestOptions, first bool) error {
-	load, err := measurePrediction(ctx, engine, photos[0], o)
+	load, err := measurePrediction(ctx, engine, photos[0])
 	if err != nil {
 		return err
 	}
+	if _, err := releaseIf(o, engine.Library()); err != nil {
+		return err
+	}
 	if first {
-		r.afterLoad, r.firstTime, r.loadPeak = load.after, load.took, load.peak
+		r.firstTime, r.loadPeak = load.took, load.peak
+		if r.afterLoad, err = jobs.RSS(); err != nil {
+			return err
+		}
+		r.afterLoadMix = readRSSMix()
 	}
 
 	for _, photo := range photos {
 		for range o.runs {
-			p, err := measurePrediction(ctx, engine, photo, o)
+			p, err := measurePrediction(ctx, engine, photo)
 			if err != nil {
 				return err
 			}
 			r.add(p)
 		}
 	}
-
-	if err := engine.Unload(); err != nil {
-		return fmt.Errorf("unloading the model: %w", err)
-	}
-	if err := releaseIf(o, engine.Library()); err != nil {
+	if err := r.idle(ctx, engine, photos[0], o, first); err != nil {
 		return err
 	}
-	rss, err := jobs.RSS()
-	r.afterUnloads = append(r.afterUnloads, rss)
-	return err
+	return r.unload(engine, o)
 }
 
-// add records one prediction with the model already loaded.
+// add records one prediction of the back-to-back run.
 func (r *memoryReport) add(p measured) {
 	r.peak = max(r.peak, p.peak)
 	r.addedAfter = append(r.addedAfter, int64(p.after)-int64(p.before))
@@ -109,9 +118,46 @@ func (r *memoryReport) add(p measured) {
 	r.times = append(r.times, p.took)
 }
 
+// idle hands memory back as a worker that sat idle does, then measures one
+// more prediction, which faults back in the code it runs.
+func (r *memoryReport) idle(ctx context.Context, engine *inference.Engine, photo []byte,
+	o memtestOptions, first bool) error {
+	rel, err := releaseIf(o, engine.Library())
+	if err != nil {
+		return err
+	}
+	rss, err := jobs.RSS()
+	if err != nil {
+		return err
+	}
+	p, err := measurePrediction(ctx, engine, photo)
+	if err != nil {
+		return err
+	}
+
+	r.peak = max(r.peak, p.peak)
+	if first {
+		r.whenIdle, r.idleRelease, r.afterIdle = rss, rel, p
+	}
+	return nil
+}
+
+// unload drops the model, hands memory back and records the memory left.
+func (r *memoryReport) unload(engine *inference.Engine, o memtestOptions) error {
+	if err := engine.Unload(); err != nil {
+		return fmt.Errorf("unloading the model: %w", err)
+	}
+	if _, err := releaseIf(o, engine.Library()); err != nil {
+		return err
+	}
+	rss, err := jobs.RSS()
+	r.afterUnloads = append(r.afterUnloads, rss)
+	return err
+}
+
 // measurePrediction runs one prediction while sampling resident memory.
-func measurePrediction(ctx context.Context, engine *inference.Engine, photo []byte,
-	o memtestOptions) (measured, error) {
+func measurePrediction(ctx context.Context, engine *inference.Engine,
+	photo []byte) (measured, error) {
 	var p measured
 	var err error
 	if p.before, err = jobs.RSS(); err != nil {
@@ -131,9 +177,7 @@ func measurePrediction(ctx context.Context, engine *inference.Engine, photo []by
 		return p, fmt.Errorf("predicting: %w", err)
 	}
 
-	if err := releaseIf(o, engine.Library()); err != nil {
-		return p, err
-	}
+	runtime.GC() // as the worker's guard does after every job
 	p.after, err = jobs.RSS()
 	p.peak = max(p.peak, p.after)
 	return p, err
