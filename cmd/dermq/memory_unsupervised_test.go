@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // startUnsupervised runs `dermq worker --no-supervise`, as Render does, and
@@ -40,7 +41,7 @@ func TestAnUnsupervisedWorkerKilledDuringAJobLosesNothing(t *testing.T) {
 	w.crashOn(t, ids[0], 1)
 
 	first := w.startUnsupervised(t)
-	err := first.Wait()
+	err := waitExit(t, first, memoryTestTimeout)
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || killedBy(exit.ProcessState) != syscall.SIGKILL {
 		t.Fatalf("first worker ended with %v, want killed by SIGKILL", err)
@@ -51,5 +52,23 @@ func TestAnUnsupervisedWorkerKilledDuringAJobLosesNothing(t *testing.T) {
 	p := w.awaitSucceeded(t, ids)[0]
 	if p.Attempts != 2 {
 		t.Fatalf("prediction took %d attempts, want 2 (one killed, one done)", p.Attempts)
+	}
+}
+
+// waitExit waits for cmd to end, killing it and failing the test when it
+// is still running after limit.
+func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration) error {
+	t.Helper()
+
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(limit):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("worker still running %s after it was due to be killed", limit)
+		return nil
 	}
 }
