@@ -11,7 +11,7 @@ import (
 
 // ReleaseFilePages drops the clean pages this process maps from its own
 // executable and from the named libraries: the code and read-only data of
-// dermq and of ONNX Runtime, some 35 MB after a load (docs/memory.md). Each
+// dermq and of ONNX Runtime, 35 to 45 MB after a load (docs/memory.md). Each
 // mapping that qualifies (fileMapping.releasable) first gets MADV_PAGEOUT,
 // which frees the pages outright where the kernel allows it (Linux 5.4 or
 // later, a file this process owns or may write, a page no other process
@@ -49,7 +49,6 @@ func ReleaseFilePages(libraries ...string) (FilePages, error) {
 			return done, fmt.Errorf("releasing file pages of %s: %w", m.path, err)
 		}
 		done.Dropped += m.rss
-		done.Mappings++
 	}
 	return done, nil
 }

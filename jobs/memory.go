@@ -35,8 +35,6 @@ type FilePages struct {
 	// clean pages of the executable's and the libraries' code and read-only
 	// data, which no longer count in this process's RSS.
 	Dropped uint64
-	// Mappings is how many mappings it released.
-	Mappings int
 }
 
 // ReleaseHeap hands freed heap memory back to the operating system: the Go
@@ -50,7 +48,7 @@ func ReleaseHeap() {
 // ReleaseMemory hands back what the process holds but does not use between
 // jobs: freed heap memory (ReleaseHeap) and the clean pages of its
 // executable's and the named libraries' code (ReleaseFilePages). It takes
-// 5 to 30 ms, so the guard calls it after a job only past
+// 3 to 20 ms, so the guard calls it after a job only past
 // GuardConfig.ReleaseRSS and otherwise once the worker is idle. The next job
 // faults back in the code it runs.
 func ReleaseMemory(libraries ...string) (FilePages, error) {
