@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -221,19 +222,19 @@ func (e *Engine) newSession() (*session, error) {
 	if target := e.camTarget(); target != "" && target != outputs[0] {
 		outputs = append(outputs, target)
 	}
-	data, release, err := exposedModel(e.opts.ModelPath, e.info.outputNames, outputs)
+	path, err := writeExposedModel(e.opts.ModelPath, e.info.outputNames, outputs)
 	if err != nil {
 		return nil, fmt.Errorf("exposing the Grad-CAM target: %w", err)
 	}
-	defer release()
+	defer os.Remove(path)
 
 	return newSession(sessionConfig{
-		model:   data,
-		input:   e.manifest.Input.Name,
-		outputs: outputs,
-		threads: e.opts.IntraOpThreads,
-		arena:   *e.opts.CPUArena,
-		spin:    e.opts.AllowSpinning,
+		modelPath: path,
+		input:     e.manifest.Input.Name,
+		outputs:   outputs,
+		threads:   e.opts.IntraOpThreads,
+		arena:     *e.opts.CPUArena,
+		spin:      e.opts.AllowSpinning,
 	})
 }
 

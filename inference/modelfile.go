@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"syscall"
@@ -30,41 +31,31 @@ func mapModel(path string) (data []byte, release func(), err error) {
 	return data, func() { _ = syscall.Munmap(data) }, nil
 }
 
-// exposedModel returns the model at path, with the named tensors added to
-// its graph outputs, in an anonymous memory map outside the Go heap.
-func exposedModel(path string, existing, names []string) ([]byte, func(), error) {
+// writeExposedModel writes the model at path, with the named tensors added
+// to its graph outputs, to a new temporary file and returns its name. The
+// caller removes the file.
+func writeExposedModel(path string, existing, names []string) (string, error) {
 	raw, release, err := mapModel(path)
 	if err != nil {
-		return nil, nil, err
+		return "", err
 	}
 	defer release()
 
-	size := len(raw) + 64
-	for _, n := range names {
-		size += len(n) + 32
-	}
-	buf, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE,
-		syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	tmp, err := os.CreateTemp("", "dermq-model-*.onnx")
 	if err != nil {
-		return nil, nil, fmt.Errorf("mapping memory for the model: %w", err)
+		return "", fmt.Errorf("creating a temporary model file: %w", err)
 	}
-	w := &fixedWriter{buf: buf}
-	if err := writeWithOutputs(w, raw, existing, names); err != nil {
-		_ = syscall.Munmap(buf)
-		return nil, nil, err
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	err = writeWithOutputs(w, raw, existing, names)
+	if err == nil {
+		err = w.Flush()
 	}
-	return buf[:w.n], func() { _ = syscall.Munmap(buf) }, nil
-}
-
-type fixedWriter struct {
-	buf []byte
-	n   int
-}
-
-func (w *fixedWriter) Write(p []byte) (int, error) {
-	if len(p) > len(w.buf)-w.n {
-		return 0, fmt.Errorf("the edited model outgrows its %d bytes", len(w.buf))
+	if closeErr := tmp.Close(); err == nil {
+		err = closeErr
 	}
-	w.n += copy(w.buf[w.n:], p)
-	return len(p), nil
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("writing %s: %w", tmp.Name(), err)
+	}
+	return tmp.Name(), nil
 }

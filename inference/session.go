@@ -16,12 +16,12 @@ type session struct {
 
 // sessionConfig is what a session is built from.
 type sessionConfig struct {
-	model   []byte
-	input   string
-	outputs []string
-	threads int
-	arena   bool
-	spin    bool
+	modelPath string
+	input     string
+	outputs   []string
+	threads   int
+	arena     bool
+	spin      bool
 }
 
 // newSession creates a session; ONNX Runtime must be loaded.
@@ -35,7 +35,7 @@ func newSession(cfg sessionConfig) (*session, error) {
 		return nil, err
 	}
 
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(cfg.model,
+	s, err := ort.NewDynamicAdvancedSession(cfg.modelPath,
 		[]string{cfg.input}, cfg.outputs, opts)
 	if err != nil {
 		return nil, fmt.Errorf("creating session: %w", err)

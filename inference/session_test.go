@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -95,7 +97,11 @@ func TestCancellingTheContextStopsARun(t *testing.T) {
 	if err := ortProcess.load(testLibrary); err != nil {
 		t.Fatal(err)
 	}
-	s, err := newSession(sessionConfig{model: slowModel(60), input: "x",
+	path := filepath.Join(t.TempDir(), "slow.onnx")
+	if err := os.WriteFile(path, slowModel(60), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := newSession(sessionConfig{modelPath: path, input: "x",
 		outputs: []string{"y"}, threads: 1, arena: true})
 	if err != nil {
 		t.Fatal(err)
