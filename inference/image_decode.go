@@ -61,7 +61,7 @@ func decodePixels(data []byte, h header) (img *image.NRGBA, err error) {
 	if h.info.Format == FormatWebP {
 		return webpToNRGBA(decoded), nil
 	}
-	return toNRGBA(decoded), nil
+	return decodedToNRGBA(decoded), nil
 }
 
 func decodeFormat(data []byte, h header) (image.Image, error) {
