@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"time"
 
 	"github.com/dermq/dermq/jobs"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"golang.org/x/sync/semaphore"
 )
 
 // Predictions is what the web app needs from the job pipeline.
@@ -49,11 +51,13 @@ type Config struct {
 	// MaxBatchZipBytes is the largest zip a batch upload may send. It is
 	// spooled to a temporary file, never held in memory. Defaults to 2 GB.
 	MaxBatchZipBytes int
-	// UploadSlots is how many uploads are read into memory at once; the
-	// others wait, their bytes still in the network buffers, which keeps the
-	// web process's memory flat under load. A slow client holds its slot
-	// while it sends, so with many slow clients the others wait up to two
-	// minutes and then get a 503. Defaults to 2.
+	// UploadSlots sets the memory uploads may hold at once: that many
+	// uploads of the largest size. Each upload takes the part of it that its
+	// Content-Length declares (all of one slot when it declares none); the
+	// others wait, their bytes still in the network buffers, which keeps
+	// the web process's memory flat under load. A slow client holds its
+	// part while it sends, at most ReadTimeout; an upload that waits two
+	// minutes gets a 503. Defaults to 2.
 	UploadSlots int
 	// TrustedProxies are the addresses or CIDR ranges whose X-Forwarded-For,
 	// X-Forwarded-Proto and X-Forwarded-Host headers are believed: they give
@@ -92,10 +96,19 @@ func (c *Config) fillDefaults() error {
 }
 
 // server holds the app's handlers and what they share.
+// ReadTimeout is the longest a client may take to send one request, body
+// included: a stalled upload gives its memory back and its connection is
+// closed. It is long enough for a 2 GB batch zip at 4 MB/s and for a 10 MB
+// photo at 17 KB/s.
+const ReadTimeout = 10 * time.Minute
+
+// idleTimeout closes a kept-alive connection that sends no new request.
+const idleTimeout = time.Minute
+
 type server struct {
 	cfg       Config
 	pages     *template.Template
-	slots     chan struct{}
+	uploads   *semaphore.Weighted
 	bodyLimit int
 }
 
@@ -110,16 +123,19 @@ func New(cfg Config) (*fiber.App, error) {
 		return nil, err
 	}
 
+	bodyLimit := cfg.MaxUploadBytes + formOverhead
 	s := &server{
 		cfg:       cfg,
 		pages:     pages,
-		slots:     make(chan struct{}, cfg.UploadSlots),
-		bodyLimit: cfg.MaxUploadBytes + formOverhead,
+		uploads:   semaphore.NewWeighted(int64(cfg.UploadSlots) * int64(bodyLimit)),
+		bodyLimit: bodyLimit,
 	}
 	app := fiber.New(fiber.Config{
 		AppName:                      "dermq",
 		BodyLimit:                    s.bodyLimit,
 		StreamRequestBody:            true,
+		ReadTimeout:                  ReadTimeout,
+		IdleTimeout:                  idleTimeout,
 		DisablePreParseMultipartForm: true,
 		DisableStartupMessage:        true,
 		EnableTrustedProxyCheck:      true,

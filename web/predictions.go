@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -56,26 +57,32 @@ func (s *server) create(c *fiber.Ctx) error {
 	return s.accepted(c, p)
 }
 
-// acquireSlot waits for one of the upload slots. The wait ends with a 503
-// after slotWait, or at once when the server shuts down (fasthttp closes the
-// request context's Done only then). fasthttp does not tell a handler that
-// its client went away: a client that hangs up while waiting keeps its place
-// until it gets a slot, and then gives it back as soon as reading its body
-// fails on the closed connection.
+// acquireSlot waits until the upload memory has room for this request's
+// body: its declared Content-Length, or the whole body limit when it
+// declares none, so that small photos pass while large ones are read. The
+// wait ends with a 503 after slotWait, or at once when the server shuts
+// down (fasthttp closes the request context's Done only then). fasthttp
+// does not tell a handler that its client went away: a client that hangs up
+// while waiting keeps its place until it gets in, and then gives it back as
+// soon as reading its body fails on the closed connection.
 func (s *server) acquireSlot(c *fiber.Ctx) (func(), error) {
-	timer := time.NewTimer(slotWait)
-	defer timer.Stop()
+	size := int64(s.bodyLimit)
+	if n := c.Request().Header.ContentLength(); n >= 0 && n < s.bodyLimit {
+		size = int64(n)
+	}
 
-	select {
-	case s.slots <- struct{}{}:
-		return func() { <-s.slots }, nil
-	case <-timer.C:
+	ctx, cancel := context.WithTimeout(c.Context(), slotWait)
+	defer cancel()
+	if err := s.uploads.Acquire(ctx, size); err != nil {
+		if c.Context().Err() != nil {
+			return nil, apiError(fiber.StatusServiceUnavailable, "shutting_down",
+				"The server is restarting. Please try again in a moment.")
+		}
 		return nil, apiError(fiber.StatusServiceUnavailable, "busy",
 			"The server is busy receiving other uploads. Please try again.")
-	case <-c.Context().Done():
-		return nil, apiError(fiber.StatusServiceUnavailable, "shutting_down",
-			"The server is restarting. Please try again in a moment.")
 	}
+
+	return func() { s.uploads.Release(size) }, nil
 }
 
 // check refuses what is not an image DermQ can read, before anything is

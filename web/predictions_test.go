@@ -203,3 +203,44 @@ func TestATooLargeUploadIsRefusedWithoutWaitingForASlot(t *testing.T) {
 		t.Fatalf("error code = %q, want too_large", code)
 	}
 }
+
+func TestASmallUploadPassesWhileALargeOneIsSlow(t *testing.T) {
+	t.Parallel()
+
+	app, err := New(Config{Predictions: &recorder{}, MaxUploadBytes: 1000, UploadSlots: 1,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listening: %v", err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+
+	// A slow client declares most of the upload memory (60 KB of the 65.5
+	// KB one slot holds) and stalls part-way through its body.
+	stalled, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("dialing: %v", err)
+	}
+	t.Cleanup(func() { _ = stalled.Close() })
+	fmt.Fprintf(stalled, "POST /api/v1/predictions HTTP/1.1\r\nHost: test\r\n"+
+		"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 60000\r\n\r\n"+
+		"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\n\r\n%s",
+		bytes.Repeat([]byte{0xff}, 16<<10))
+	time.Sleep(300 * time.Millisecond)
+
+	body, contentType := multipartBody(t, "image", tinyPNG(t, 1))
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Post("http://"+ln.Addr().String()+"/api/v1/predictions", contentType,
+		body)
+	if err != nil {
+		t.Fatalf("a small upload behind a slow large one: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != fiber.StatusAccepted {
+		t.Fatalf("status = %d, want 202", resp.StatusCode)
+	}
+}

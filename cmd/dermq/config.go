@@ -41,7 +41,7 @@ var environment = []envVar{
 	{name: "DERMQ_MAX_PIXELS", def: "50000000", positive: true,
 		desc: "most pixels an image may declare"},
 	{name: "DERMQ_UPLOAD_SLOTS", def: "2", positive: true,
-		desc: "uploads the web process reads into memory at once; others wait"},
+		desc: "upload memory, in uploads of the largest size; smaller ones share it"},
 	{name: "DERMQ_RETENTION", def: "24h", positive: true,
 		desc: "how long results, heatmaps and uploads are kept"},
 	{name: "DERMQ_CONCURRENCY", def: "1", positive: true,

@@ -169,7 +169,15 @@ func serveListener(ctx context.Context, app *fiber.App, ln net.Listener, log *sl
 	}
 
 	log.Info("web shutting down")
-	if err := app.ShutdownWithTimeout(webShutdownTimeout); err != nil {
+	err := app.ShutdownWithTimeout(webShutdownTimeout)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A client that stalls mid-request must not turn a stop into a
+		// failure: its connection is dropped with the process.
+		log.Warn("closing connections still open after the shutdown wait",
+			"wait", webShutdownTimeout.String())
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("shutting down http: %w", err)
 	}
 
