@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/dermq/dermq/inference"
@@ -64,5 +65,45 @@ func TestMemtestReleasesFilePagesLikeTheWorker(t *testing.T) {
 	if released.fileAfterLoad > kept.fileAfterLoad/2 {
 		t.Fatalf("%.1f MB of file pages after the load with the release, want under half "+
 			"of the %.1f MB without", released.fileAfterLoad, kept.fileAfterLoad)
+	}
+}
+
+// TestMemtestWarnsAndExitsNonZeroPastALimit is what a deploy script relies
+// on: every figure is reported, and a figure past a limit prints a WARNING
+// and exits with exitMemoryWarning.
+func TestMemtestWarnsAndExitsNonZeroPastALimit(t *testing.T) {
+	t.Parallel()
+	if _, err := inference.FindLibrary(""); err != nil {
+		needOrOut(t, "no ONNX Runtime library: %v", err)
+	}
+	env := newPredictEnv(t)
+	photo := env.photo("dermoscopy_isic_0000000_1022x767.jpg")
+	lines := []string{"rss before load", "rss after load", "peak rss during the load",
+		"peak rss during a job", "added rss per prediction", "time per prediction"}
+
+	for _, limit := range []string{"1GB", "1MB"} {
+		cmd := exec.Command(env.bin, "memtest", "--model", env.model, "--runs", "2",
+			"--max-time", "60s", "--max-rss", limit, "--hard-rss", "2GB", photo)
+		out, err := cmd.CombinedOutput()
+		for _, line := range lines {
+			if !strings.Contains(string(out), line) {
+				t.Fatalf("--max-rss %s: no %q line in the report:\n%s", limit, line, out)
+			}
+		}
+
+		warned := strings.Contains(string(out), "WARNING")
+		code := cmd.ProcessState.ExitCode()
+		switch limit {
+		case "1GB":
+			if err != nil || warned {
+				t.Fatalf("--max-rss 1GB: exit %d, warning %t, want 0 and none:\n%s",
+					code, warned, out)
+			}
+		default:
+			if code != exitMemoryWarning || !warned {
+				t.Fatalf("--max-rss 1MB: exit %d, warning %t, want %d and a WARNING:\n%s",
+					code, warned, exitMemoryWarning, out)
+			}
+		}
 	}
 }
