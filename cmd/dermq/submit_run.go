@@ -68,6 +68,10 @@ func (s *submission) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(scan.images) == 0 {
+		return fmt.Errorf("no images found in %s (files are taken by their content: "+
+			"JPEG, PNG, GIF, WebP); nothing was submitted", s.cfg.Dir)
+	}
 
 	batch, err := s.ensureBatch(ctx)
 	if err != nil {
