@@ -158,8 +158,13 @@ func TestPanicBecomesJSON500(t *testing.T) {
 	}
 }
 
-func TestATooLargeUploadIsRefusedWithoutWaitingForASlot(t *testing.T) {
-	t.Parallel()
+// serveWithAStalledUpload serves an app with one upload slot (65.5 KB) on
+// loopback, and has a client declare a 60 KB upload, send part of it and
+// stall, holding most of the upload memory. fasthttp reads the first 8 KB
+// of a body before it calls the handler, so the part sent is larger than
+// that. It returns the app's address.
+func serveWithAStalledUpload(t *testing.T) string {
+	t.Helper()
 
 	app, err := New(Config{Predictions: &recorder{}, MaxUploadBytes: 1000, UploadSlots: 1,
 		Logger: slog.New(slog.DiscardHandler)})
@@ -173,9 +178,6 @@ func TestATooLargeUploadIsRefusedWithoutWaitingForASlot(t *testing.T) {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 
-	// A client that sends its headers and part of its body, then stalls,
-	// holds the only slot. fasthttp reads the first 8 KB of a body before it
-	// calls the handler, so the part sent is larger than that.
 	stalled, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatalf("dialing: %v", err)
@@ -187,11 +189,17 @@ func TestATooLargeUploadIsRefusedWithoutWaitingForASlot(t *testing.T) {
 		bytes.Repeat([]byte{0xff}, 16<<10))
 	time.Sleep(300 * time.Millisecond)
 
+	return ln.Addr().String()
+}
+
+func TestATooLargeUploadIsRefusedWithoutWaitingForASlot(t *testing.T) {
+	t.Parallel()
+	addr := serveWithAStalledUpload(t)
+
 	body, contentType := multipartBody(t, "image", bytes.Repeat([]byte{0xff}, 200<<10))
 	client := &http.Client{Timeout: 10 * time.Second}
 	started := time.Now()
-	resp, err := client.Post("http://"+ln.Addr().String()+"/api/v1/predictions", contentType,
-		body)
+	resp, err := client.Post("http://"+addr+"/api/v1/predictions", contentType, body)
 	if err != nil {
 		t.Fatalf("uploading while the slot is taken: %v (after %v)", err, time.Since(started))
 	}
@@ -206,36 +214,11 @@ func TestATooLargeUploadIsRefusedWithoutWaitingForASlot(t *testing.T) {
 
 func TestASmallUploadPassesWhileALargeOneIsSlow(t *testing.T) {
 	t.Parallel()
-
-	app, err := New(Config{Predictions: &recorder{}, MaxUploadBytes: 1000, UploadSlots: 1,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listening: %v", err)
-	}
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.Shutdown() })
-
-	// A slow client declares most of the upload memory (60 KB of the 65.5
-	// KB one slot holds) and stalls part-way through its body.
-	stalled, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatalf("dialing: %v", err)
-	}
-	t.Cleanup(func() { _ = stalled.Close() })
-	fmt.Fprintf(stalled, "POST /api/v1/predictions HTTP/1.1\r\nHost: test\r\n"+
-		"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 60000\r\n\r\n"+
-		"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\n\r\n%s",
-		bytes.Repeat([]byte{0xff}, 16<<10))
-	time.Sleep(300 * time.Millisecond)
+	addr := serveWithAStalledUpload(t)
 
 	body, contentType := multipartBody(t, "image", tinyPNG(t, 1))
 	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Post("http://"+ln.Addr().String()+"/api/v1/predictions", contentType,
-		body)
+	resp, err := client.Post("http://"+addr+"/api/v1/predictions", contentType, body)
 	if err != nil {
 		t.Fatalf("a small upload behind a slow large one: %v", err)
 	}

@@ -210,7 +210,16 @@ func newMemoryWorld(t *testing.T, db int) *memoryWorld {
 func (w *memoryWorld) startWorker(t *testing.T, env ...string) {
 	t.Helper()
 
-	cmd := exec.Command(dermqTestBinary(t), "worker")
+	cmd := w.runWorker(t, []string{"worker"}, env...)
+	t.Cleanup(func() { stopWorker(t, cmd, w.log) })
+}
+
+// runWorker starts dermq with args and extra settings on the world's Redis
+// and crash file, its log followed, and returns it.
+func (w *memoryWorld) runWorker(t *testing.T, args []string, env ...string) *exec.Cmd {
+	t.Helper()
+
+	cmd := exec.Command(dermqTestBinary(t), args...)
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(os.Environ(), "REDIS_URL="+w.url, "DERMQ_LOG_FORMAT=json",
 		"DERMQ_MODEL=models/demo.onnx", "DERMQ_TEST_CRASH_FILE="+w.crash)
@@ -223,8 +232,7 @@ func (w *memoryWorld) startWorker(t *testing.T, env ...string) {
 		t.Fatalf("starting worker: %v", err)
 	}
 	go w.log.follow(stderr)
-
-	t.Cleanup(func() { stopWorker(t, cmd, w.log) })
+	return cmd
 }
 
 // stopWorker sends SIGTERM and expects a clean exit; a failure shows the

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -14,19 +13,7 @@ import (
 func (w *memoryWorld) startUnsupervised(t *testing.T) *exec.Cmd {
 	t.Helper()
 
-	cmd := exec.Command(dermqTestBinary(t), "worker", "--no-supervise")
-	cmd.Dir = repoRoot(t)
-	cmd.Env = append(os.Environ(), "REDIS_URL="+w.url, "DERMQ_LOG_FORMAT=json",
-		"DERMQ_MODEL=models/demo.onnx", "DERMQ_TEST_CRASH_FILE="+w.crash)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatalf("piping worker stderr: %v", err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting worker: %v", err)
-	}
-	go w.log.follow(stderr)
-	return cmd
+	return w.runWorker(t, []string{"worker", "--no-supervise"})
 }
 
 // TestAnUnsupervisedWorkerKilledDuringAJobLosesNothing is the platform's
