@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -12,15 +13,7 @@ import (
 func TestUnreachable(t *testing.T) {
 	t.Parallel()
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listening: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer rdb.Close()
-	refused := rdb.Get(context.Background(), "key").Err()
+	refused := closedPortRedis(t).Get(context.Background(), "key").Err()
 
 	cases := []struct {
 		name string
@@ -42,4 +35,22 @@ func TestUnreachable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// closedPortRedis returns a client of a loopback port nothing listens on:
+// every command fails at once with a refused connection.
+func closedPortRedis(t *testing.T) *redis.Client {
+	t.Helper()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listening: %v", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1,
+		DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
 }

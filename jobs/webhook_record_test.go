@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/dermq/dermq/inference"
-	"github.com/redis/go-redis/v9"
 )
 
 // unreachableWebhooks returns webhooks whose Redis refuses every
@@ -17,16 +15,7 @@ import (
 func unreachableWebhooks(t *testing.T, cfg WebhookConfig) *Webhooks {
 	t.Helper()
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("reserving a port: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
-	cfg.Redis = redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1,
-		DialTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { cfg.Redis.Close() })
+	cfg.Redis = closedPortRedis(t)
 	webhooks, err := NewWebhooks(cfg)
 	if err != nil {
 		t.Fatalf("NewWebhooks: %v", err)
