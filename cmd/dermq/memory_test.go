@@ -327,7 +327,7 @@ func (w *memoryWorld) awaitSucceeded(t *testing.T, ids []string) []*jobs.Predict
 
 // testPhotos returns n photos from the shared test data, cycling through
 // the small ones.
-func testPhotos(t *testing.T, n int) []string {
+func testPhotos(t testing.TB, n int) []string {
 	t.Helper()
 
 	var small []string

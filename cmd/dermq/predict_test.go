@@ -48,7 +48,7 @@ func buildDermq(t testing.TB) string {
 }
 
 // filesIn lists the regular files of dir, failing the test when there are none.
-func filesIn(t *testing.T, dir string) []string {
+func filesIn(t testing.TB, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -16,7 +16,8 @@ import (
 )
 
 // BenchmarkSubmitBatch submits folders of generated images (64 to 256
-// pixels a side) with the built binary to a real web process and a real
+// pixels a side), and one of the shared test photos under 300 KB (256x192
+// to 1504x1129) copied under 1000 names, with the built binary to a real web process and a real
 // worker running the demo model, and reports:
 //
 //   - batch_img/s: images over the batch's life on the server, from
@@ -37,15 +38,23 @@ import (
 // Run it alone: go test -run '^$' -bench BenchmarkSubmitBatch -benchtime 1x
 // ./cmd/dermq
 func BenchmarkSubmitBatch(b *testing.B) {
-	for _, n := range []int{250, 1000} {
-		b.Run(fmt.Sprintf("images=%d", n), func(b *testing.B) { benchSubmit(b, n) })
+	cases := []struct {
+		name   string
+		n      int
+		folder func(*testing.B, int) string
+	}{
+		{"images=250", 250, writeGeneratedFolder},
+		{"images=1000", 1000, writeGeneratedFolder},
+		{"photos=1000", 1000, writePhotoFolder},
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) { benchSubmit(b, bc.n, bc.folder(b, bc.n)) })
 	}
 }
 
-func benchSubmit(b *testing.B, n int) {
+func benchSubmit(b *testing.B, n int, dir string) {
 	redisURL := submitTestRedis(b)
 	bin := buildDermq(b)
-	dir := writeGeneratedFolder(b, n)
 	server, web, _ := startDermq(b, bin, redisURL)
 
 	var batchRate, cliRate, cliRSS float64
@@ -184,6 +193,24 @@ func writeGeneratedFolder(b *testing.B, n int) string {
 			name = strings.TrimSuffix(name, ".jpg") + ".png"
 		}
 		writeTestFile(b, filepath.Join(dir, name), generatedImage(b, i))
+	}
+
+	return dir
+}
+
+// writePhotoFolder copies the small shared test photos under n names in
+// nested folders.
+func writePhotoFolder(b *testing.B, n int) string {
+	b.Helper()
+
+	dir := filepath.Join(b.TempDir(), "photos")
+	for i, src := range testPhotos(b, n) {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			b.Fatalf("reading %s: %v", src, err)
+		}
+		name := fmt.Sprintf("set%d/img%04d%s", i%10, i, filepath.Ext(src))
+		writeTestFile(b, filepath.Join(dir, name), data)
 	}
 
 	return dir
