@@ -17,8 +17,8 @@ import (
 
 // BenchmarkSubmitBatch submits folders of generated images (64 to 256
 // pixels a side), and one of the shared test photos under 300 KB (256x192
-// to 1504x1129) copied under 1000 names, with the built binary to a real web process and a real
-// worker running the demo model, and reports:
+// to 2304x1536) copied under 1000 names, with the built binary to a real
+// web process and a real worker running the demo model, and reports:
 //
 //   - batch_img/s: images over the batch's life on the server, from
 //     creation to the last image ended;
