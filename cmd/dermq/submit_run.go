@@ -110,8 +110,24 @@ func (s *submission) scan() (folderScan, error) {
 
 	fmt.Fprintf(s.stderr, "found %d images in %s (%d other files skipped, %d unusable)\n",
 		len(scan.images), s.cfg.Dir, len(scan.skipped), len(scan.unusable))
+	s.listFiles("skipped", scan.skipped)
+	s.listFiles("unusable, counted as failed", scan.unusable)
 
 	return scan, nil
+}
+
+// listedFiles is how many skipped or unusable files the scan names.
+const listedFiles = 10
+
+// listFiles names the first listedFiles files with why they were set aside.
+func (s *submission) listFiles(what string, files []skippedFile) {
+	for i, f := range files {
+		if i == listedFiles {
+			fmt.Fprintf(s.stderr, "  ... and %d more %s\n", len(files)-i, what)
+			return
+		}
+		fmt.Fprintf(s.stderr, "  %s: %s (%s)\n", what, f.rel, f.reason)
+	}
 }
 
 // ensureBatch resumes the batch named in the state file, or creates one.
