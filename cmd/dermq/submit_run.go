@@ -69,8 +69,8 @@ func (s *submission) run(ctx context.Context) error {
 		return err
 	}
 	if len(scan.images) == 0 {
-		return fmt.Errorf("no images found in %s (files are taken by their content: "+
-			"JPEG, PNG, GIF, WebP); nothing was submitted", s.cfg.Dir)
+		return fmt.Errorf("no images found in %s (files are taken by their content, "+
+			"not their name); nothing was submitted", s.cfg.Dir)
 	}
 
 	batch, err := s.ensureBatch(ctx)
