@@ -23,23 +23,10 @@ func batchWebhookStack(t *testing.T, secret string) (*stack, *jobs.Batches) {
 
 	rdb := batchTestRedis(t)
 	logger := slog.New(slog.DiscardHandler)
-	signer, err := jobs.ParseWebhookSecrets(secret)
-	if err != nil {
-		t.Fatalf("ParseWebhookSecrets: %v", err)
-	}
 	name := strings.ToLower(jobs.NewID())
-	cfg := jobs.WebhookConfig{Redis: rdb, Signer: signer, Allow: []string{"127.0.0.1"},
-		RetrySchedule: []time.Duration{}, PollInterval: 20 * time.Millisecond,
-		Queue: "webhooks-" + name, KeyPrefix: "dermq-test-" + name + ":", Logger: logger}
-	hooks, err := jobs.NewWebhooks(cfg)
-	if err != nil {
-		t.Fatalf("NewWebhooks: %v", err)
-	}
-	sender, err := jobs.NewWebhookServer(cfg)
-	if err != nil || sender.Start() != nil {
-		t.Fatalf("starting the webhook server: %v", err)
-	}
-	t.Cleanup(sender.Shutdown)
+	hooks := startWebhooks(t, jobs.WebhookConfig{Redis: rdb, RetrySchedule: []time.Duration{},
+		Queue: "webhooks-" + name, KeyPrefix: "dermq-test-" + name + ":", Logger: logger},
+		secret)
 
 	store := jobs.NewStore(rdb, jobs.StoreConfig{Retention: time.Hour})
 	enq := jobs.NewEnqueuer(rdb, store, jobs.EnqueuerConfig{Logger: logger})

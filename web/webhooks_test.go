@@ -83,22 +83,8 @@ func webhookStack(t *testing.T, secret string) *stack {
 
 	rdb := webhookWebRedis(t)
 	logger := slog.New(slog.DiscardHandler)
-	signer, err := jobs.ParseWebhookSecrets(secret)
-	if err != nil {
-		t.Fatalf("ParseWebhookSecrets: %v", err)
-	}
-	cfg := jobs.WebhookConfig{Redis: rdb, Signer: signer, Allow: []string{"127.0.0.1"},
-		RetrySchedule: []time.Duration{time.Second}, PollInterval: 20 * time.Millisecond,
-		Logger: logger}
-	hooks, err := jobs.NewWebhooks(cfg)
-	if err != nil {
-		t.Fatalf("NewWebhooks: %v", err)
-	}
-	sender, err := jobs.NewWebhookServer(cfg)
-	if err != nil || sender.Start() != nil {
-		t.Fatalf("starting the webhook server: %v", err)
-	}
-	t.Cleanup(sender.Shutdown)
+	hooks := startWebhooks(t, jobs.WebhookConfig{Redis: rdb,
+		RetrySchedule: []time.Duration{time.Second}, Logger: logger}, secret)
 
 	store := jobs.NewStore(rdb, jobs.StoreConfig{Retention: time.Hour, Webhooks: hooks})
 	worker := jobs.NewWorker(rdb, jobs.WorkerConfig{Logger: logger})
@@ -110,6 +96,31 @@ func webhookStack(t *testing.T, secret string) *stack {
 
 	enqueuer := jobs.NewEnqueuer(rdb, store, jobs.EnqueuerConfig{Logger: logger})
 	return serveStack(t, Config{Predictions: enqueuer, Webhooks: hooks, Logger: logger})
+}
+
+// startWebhooks completes cfg with the signing secret, loopback allowed and
+// a short poll, and returns its webhooks with their delivery server running
+// until the test ends.
+func startWebhooks(t *testing.T, cfg jobs.WebhookConfig, secret string) *jobs.Webhooks {
+	t.Helper()
+
+	signer, err := jobs.ParseWebhookSecrets(secret)
+	if err != nil {
+		t.Fatalf("ParseWebhookSecrets: %v", err)
+	}
+	cfg.Signer, cfg.Allow, cfg.PollInterval = signer, []string{"127.0.0.1"},
+		20*time.Millisecond
+	hooks, err := jobs.NewWebhooks(cfg)
+	if err != nil {
+		t.Fatalf("NewWebhooks: %v", err)
+	}
+	sender, err := jobs.NewWebhookServer(cfg)
+	if err != nil || sender.Start() != nil {
+		t.Fatalf("starting the webhook server: %v", err)
+	}
+	t.Cleanup(sender.Shutdown)
+
+	return hooks
 }
 
 func webhookWebRedis(t *testing.T) *redis.Client {
