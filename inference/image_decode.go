@@ -16,42 +16,44 @@ import (
 // DecodeImage decodes a JPEG, PNG, GIF (first frame) or WebP image and
 // returns it upright (EXIF orientation applied), opaque, 8-bit, with its
 // origin at (0, 0): transparency is composited on white. JPEG colour
-// matches libjpeg-turbo's, which trained models saw. An image stored
-// upright is an *image.NRGBA; any other is a view that reads the stored
-// pixels upright, so that Preprocess.Tensor and the display resize shrink
-// it before turning it, with the same pixels as turning it first.
+// matches libjpeg-turbo's, which trained models saw. A YCbCr JPEG stays in
+// its planes and any image not stored upright is turned only when read:
+// the result is then a view, which Preprocess.Tensor and the display resize
+// read a few rows at a time, with the same pixels as converting and turning
+// it first. Any other image is an *image.NRGBA.
 // The header is checked first, as Inspect does, so an image over maxPixels
 // (DefaultMaxPixels when maxPixels <= 0) is refused before its pixels are
 // allocated. Every problem with the data is an *InputError; a decoder panic
 // is recovered and reported as corrupt data.
 //
-// Known shortcoming: the whole photo is held decoded (48 MB for 12 MP) while
-// the tensor and the display copy are made, which sets a worker's peak.
+// Known shortcoming: a JPEG's planes are held whole (18 MB for a 12 MP
+// photo) while the tensor and the display copy are made.
 func DecodeImage(data []byte, maxPixels int) (image.Image, ImageInfo, error) {
 	h, err := readHeader(data, maxPixels)
 	if err != nil {
 		return nil, h.info, err
 	}
 
-	img, err := decodePixels(data, h)
+	px, err := decodePixels(data, h)
 	if err != nil {
 		return nil, h.info, err
 	}
-	return newUpright(img, h.info.Orientation), h.info, nil
+	return newUpright(px, h.info.Orientation), h.info, nil
 }
 
-// decodePixels runs the format's decoder and converts its result to NRGBA
-// as stored, not yet turned upright, turning a panic into an InputError.
-func decodePixels(data []byte, h header) (img *image.NRGBA, err error) {
+// decodePixels runs the format's decoder and returns its pixels as stored,
+// not yet turned upright: a YCbCr JPEG's planes as they are, any other
+// image converted to NRGBA. A panic becomes an InputError.
+func decodePixels(data []byte, h header) (px storedPixels, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			img, err = nil, corruptError(h.info.Format, fmt.Errorf("decoder panic: %v", r))
+			px, err = nil, corruptError(h.info.Format, fmt.Errorf("decoder panic: %v", r))
 		}
 	}()
 
 	if h.info.Format == FormatJPEG {
 		if planes, ok := decodeJPEGStrips(data, h.jpeg, runtime.GOMAXPROCS(0)); ok {
-			return planes.toRGBA(), nil
+			return planes, nil
 		}
 	}
 	decoded, err := decodeFormat(data, h)
@@ -59,9 +61,14 @@ func decodePixels(data []byte, h header) (img *image.NRGBA, err error) {
 		return nil, decodeError(h.info.Format, err)
 	}
 	if h.info.Format == FormatWebP {
-		return webpToNRGBA(decoded), nil
+		return nrgbaPixels{webpToNRGBA(decoded)}, nil
 	}
-	return decodedToNRGBA(decoded), nil
+	if ycc, ok := decoded.(*image.YCbCr); ok {
+		if planes, ok := planesOf(ycc); ok {
+			return planes, nil
+		}
+	}
+	return nrgbaPixels{decodedToNRGBA(decoded)}, nil
 }
 
 func decodeFormat(data []byte, h header) (image.Image, error) {

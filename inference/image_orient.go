@@ -51,6 +51,8 @@ func orientSpan(dst, src *image.NRGBA, orientation, y, x0, x1 int) {
 // and the step through the source for each step right in the destination.
 func sourceWalk(orientation, y, w, h int) (sx, sy, dx, dy int) {
 	switch orientation {
+	case 1:
+		return 0, y, 1, 0
 	case 2:
 		return w - 1, y, -1, 0
 	case 3:

@@ -2,7 +2,6 @@ package inference
 
 import (
 	"fmt"
-	"image"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -36,7 +35,7 @@ func TestJPEGUpsamplingMatchesLibjpeg(t *testing.T) {
 					t.Fatalf("decoding: %v", err)
 				}
 				want := pilReference(t, path, 0, 0, ResizeBilinear)
-				maxDiff, share := compareRGB(want, img.(*image.NRGBA))
+				maxDiff, share := compareRGB(want, toNRGBA(img))
 				if maxDiff > 4 || share < parityShare {
 					t.Fatalf("max difference %d levels, %.3f%% within %d", maxDiff, 100*share,
 						parityTolerance)

@@ -23,6 +23,10 @@ func (e *Engine) Predict(ctx context.Context, data []byte, req Request) (*Result
 		return nil, err
 	}
 	tensor := e.preprocess.Tensor(img)
+	size := img.Bounds().Size()
+	// The photo is scaled down for display now, so that the decoded pixels
+	// are garbage before the model runs.
+	photo := fitDisplay(img, e.opts.DisplaySize)
 	decodeMS := sinceMS(start)
 
 	res, err := e.predictTensor(ctx, tensor, class)
@@ -30,20 +34,19 @@ func (e *Engine) Predict(ctx context.Context, data []byte, req Request) (*Result
 		return nil, err
 	}
 	res.Timings.DecodeMS = decodeMS
-	res.Width, res.Height = img.Bounds().Dx(), img.Bounds().Dy()
+	res.Width, res.Height = size.X, size.Y
 
 	start = time.Now()
-	if err := e.render(img, res); err != nil {
+	if err := e.render(photo, res); err != nil {
 		return nil, err
 	}
 	res.Timings.RenderMS = sinceMS(start)
 	return res, nil
 }
 
-// render fills the display photo and, when Grad-CAM succeeded, the heatmap.
-// The photo is scaled down once and shared by both.
-func (e *Engine) render(img image.Image, res *Result) error {
-	img = fitDisplay(img, e.opts.DisplaySize)
+// render fills the display photo and, when Grad-CAM succeeded, the heatmap,
+// both from img, the photo already scaled down by fitDisplay.
+func (e *Engine) render(img *image.NRGBA, res *Result) error {
 	display, err := DisplayJPEG(img, e.opts.DisplaySize)
 	if err != nil {
 		return err

@@ -241,14 +241,19 @@ func resampleDown(src *image.NRGBA, height int, rw resampleWeights) *image.NRGBA
 				sy := src.Rect.Min.Y + rw.first[y] + k
 				rows = append(rows, src.Pix[src.PixOffset(src.Rect.Min.X, sy):][:w*4])
 			}
-			out := dst.Pix[y*dst.Stride : y*dst.Stride+w*4]
-			for x := 0; x < w; x += downSpan {
-				n := min(downSpan, w-x) * 4
-				downSum(out[x*4:x*4+n], rows, x*4, rw.weights[y], sums[:n])
-			}
+			sumRows(dst.Pix[y*dst.Stride:y*dst.Stride+w*4], rows, rw.weights[y], sums)
 		}
 	})
 	return dst
+}
+
+// sumRows weighs whole rows by ws into out, downSpan pixels at a time, with
+// sums (at least 4*downSpan values, or one per byte of out) as scratch.
+func sumRows(out []byte, rows [][]byte, ws []int32, sums []int32) {
+	for x := 0; x < len(out); x += 4 * downSpan {
+		n := min(4*downSpan, len(out)-x)
+		downSum(out[x:x+n], rows, x, ws, sums[:n])
+	}
 }
 
 // downSum weighs bytes [at, at+len(out)) of the rows by ws into out, made
