@@ -71,14 +71,19 @@ func checkCAM(cam [][]float32) error {
 // shrunk with PIL's bilinear filter as the model input is, transparency
 // composited on white.
 func fitDisplay(img image.Image, maxSide int) *image.NRGBA {
+	size := displaySize(img.Bounds().Size(), maxSide)
+	return resizeImage(img, size.X, size.Y, bilinearFilter)
+}
+
+// displaySize is the size fitDisplay gives an image of the given size.
+func displaySize(size image.Point, maxSide int) image.Point {
 	if maxSide <= 0 {
 		maxSide = DefaultDisplaySize
 	}
-	size := img.Bounds().Size()
 	if size.X > maxSide || size.Y > maxSide {
-		size = fitSize(size, maxSide)
+		return fitSize(size, maxSide)
 	}
-	return resizeImage(img, size.X, size.Y, bilinearFilter)
+	return size
 }
 
 // fitSize scales size, keeping its aspect ratio, so that its longest side is

@@ -8,7 +8,6 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
-	"runtime"
 
 	"golang.org/x/image/webp"
 )
@@ -25,9 +24,6 @@ import (
 // (DefaultMaxPixels when maxPixels <= 0) is refused before its pixels are
 // allocated. Every problem with the data is an *InputError; a decoder panic
 // is recovered and reported as corrupt data.
-//
-// Known shortcoming: a JPEG's planes are held whole (18 MB for a 12 MP
-// photo) while the tensor and the display copy are made.
 func DecodeImage(data []byte, maxPixels int) (image.Image, ImageInfo, error) {
 	h, err := readHeader(data, maxPixels)
 	if err != nil {
@@ -52,8 +48,10 @@ func decodePixels(data []byte, h header) (px storedPixels, err error) {
 	}()
 
 	if h.info.Format == FormatJPEG {
-		if planes, ok := decodeJPEGStrips(data, h.jpeg, runtime.GOMAXPROCS(0)); ok {
-			return planes, nil
+		if strips, ok := newJPEGStrips(data, h.jpeg); ok {
+			if planes, ok := strips.decodeAll(); ok {
+				return planes, nil
+			}
 		}
 	}
 	decoded, err := decodeFormat(data, h)

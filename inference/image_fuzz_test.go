@@ -18,7 +18,7 @@ const fuzzMaxPixels = 1 << 20
 
 // FuzzDecodeImage feeds DecodeImage arbitrary bytes: it must return an image
 // whose size matches Inspect's, or an *InputError with a message; never
-// panic.
+// panic. decodeInputs, which Predict calls, must agree with it.
 func FuzzDecodeImage(f *testing.F) {
 	for _, seed := range fuzzSeeds(f) {
 		f.Add(seed)
@@ -27,6 +27,7 @@ func FuzzDecodeImage(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		img, info, err := DecodeImage(data, fuzzMaxPixels)
+		checkFuzzedInputs(t, data, info, err)
 		if err != nil {
 			var inputErr *InputError
 			if !errors.As(err, &inputErr) || inputErr.Message == "" || inputErr.Code == "" {
@@ -43,6 +44,23 @@ func FuzzDecodeImage(f *testing.F) {
 			t.Fatalf("Inspect gives %+v, %v; DecodeImage gave %+v", inspected, err, info)
 		}
 	})
+}
+
+// checkFuzzedInputs expects decodeInputs to fail where DecodeImage failed
+// and otherwise to make a whole tensor and a display copy of the right size.
+func checkFuzzedInputs(t *testing.T, data []byte, info ImageInfo, decodeErr error) {
+	const side = 64
+	tensor, photo, _, err := decodeInputs(data, Preprocess{}, fuzzMaxPixels, side)
+	if (err == nil) != (decodeErr == nil) {
+		t.Fatalf("decodeInputs gives error %v, DecodeImage %v", err, decodeErr)
+	}
+	if err != nil {
+		return
+	}
+	want := displaySize(image.Pt(info.Width, info.Height), side)
+	if len(tensor) != 3*defaultInputSize*defaultInputSize || photo.Rect.Size() != want {
+		t.Fatalf("tensor of %d values, display copy %v, want %v", len(tensor), photo.Rect, want)
+	}
 }
 
 // fuzzSeeds makes small images in every supported format, with and without
@@ -65,6 +83,8 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	}
 	seeds := [][]byte{jpg.Bytes(), pngData.Bytes(), gifData.Bytes(),
 		spliceEXIF(jpg.Bytes(), exifWithOrientation(binary.BigEndian, 6))}
+	seeds = append(seeds, readImageFile(f, filepath.Join(imageDataDir(f, "images"),
+		"clinical_common_mole_baseline_428x285.jpg")))
 	for _, name := range []string{"webp_lossy_with_alpha_vp8x.webp",
 		"png_palette_with_trns_64x64.png", "jpeg_grayscale_1component_300x200.jpg"} {
 		seeds = append(seeds, readImageFile(f, filepath.Join(imageDataDir(f, "awkward"), name)))

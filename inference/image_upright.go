@@ -20,13 +20,19 @@ type uprightView struct {
 // newUpright returns src seen upright: src itself when it is held as RGBA
 // and stored upright (orientation 1 or an unknown value), else a view.
 func newUpright(src storedPixels, orientation int) image.Image {
-	if orientation < 1 || orientation > 8 {
-		orientation = 1
-	}
+	orientation = knownOrientation(orientation)
 	if p, ok := src.(nrgbaPixels); ok && orientation == 1 {
 		return p.img
 	}
 	return &uprightView{src: src, orientation: orientation, pixels: &pixelAt{src: src}}
+}
+
+// knownOrientation returns an EXIF orientation, 1 for an unknown value.
+func knownOrientation(o int) int {
+	if o < 1 || o > 8 {
+		return 1
+	}
+	return o
 }
 
 // ColorModel returns the NRGBA model of the stored pixels.
@@ -69,7 +75,7 @@ func (v *uprightView) resample(width, height int, f resampleFilter) *image.NRGBA
 	if width == b.Dx() && height == b.Dy() {
 		return v.upright()
 	}
-	return resampleStored(v.src, v.orientation, width, height, f)
+	return resampleStored(v.src, v.orientation, resizeSpec{width, height, f})[0]
 }
 
 // axisWeights returns the weights that map in pixels onto out along one

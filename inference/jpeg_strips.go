@@ -4,41 +4,201 @@ import (
 	"bytes"
 	"image"
 	"image/jpeg"
-	"sync"
+	"runtime"
+	"sort"
+	"sync/atomic"
 )
 
-// Go's JPEG decoder runs on one core. Many phone cameras write a restart
-// marker at the start of every row of MCUs; there the entropy-coded data can
-// be cut into strips that decode independently, one per core, with the same
-// result as a whole decode.
+// Go's JPEG decoder runs on one core and holds the whole image. Many phone
+// cameras write a restart marker at the start of every row of MCUs; there
+// the entropy-coded data can be cut into strips that decode independently
+// with the same result as a whole decode: one per core at a time, or one at
+// a time as a resizer reads the rows (jpegStrips.reader).
+
+// stripRows is about how many rows of pixels a strip holds: 0.8 MB of
+// planes for a 4032-pixel-wide 4:2:0 photo.
+const stripRows = 128
 
 // restartStrip is a run of restart intervals that starts and ends on MCU
-// row boundaries.
+// row boundaries: intervals [from, to), pixel rows [top, top+height).
 type restartStrip struct {
-	firstRow, rows int // in MCU rows
-	data           []byte
+	from, to    int
+	top, height int
 }
 
-// decodeJPEGStrips decodes a baseline YCbCr JPEG as about n parallel strips. It
-// returns ok false when the file does not allow it (no restart markers at
-// row starts, several scans, another colour model) or a strip fails; the
-// caller then decodes the whole file, which also reports any error.
-func decodeJPEGStrips(data []byte, h jpegHeader, n int) (ycbcrPlanes, bool) {
-	if n < 2 || h.progressive || h.components != 3 || h.restartInterval == 0 {
-		return ycbcrPlanes{}, false
+// jpegStrips is a baseline YCbCr JPEG cut into strips at restart markers.
+type jpegStrips struct {
+	data    []byte
+	h       jpegHeader
+	markers []int
+	strips  []restartStrip
+	// ratio, hFactor and vFactor are the first strip's chroma subsampling;
+	// every strip must have it.
+	ratio            image.YCbCrSubsampleRatio
+	hFactor, vFactor int
+}
+
+// errStripFailed is raised when a strip does not decode like the first.
+type errStripFailed struct{}
+
+// newJPEGStrips cuts the file into strips of about stripRows rows and
+// decodes the first to learn its subsampling. It returns ok false when the
+// file does not allow it (no restart markers at row starts, several scans,
+// another colour model, an undecodable first strip); the caller then
+// decodes the whole file, which also reports any error.
+func newJPEGStrips(data []byte, h jpegHeader) (*jpegStrips, bool) {
+	if h.progressive || h.components != 3 || h.restartInterval == 0 {
+		return nil, false
 	}
-	strips, ok := splitScan(data, h, n)
-	if !ok {
-		return ycbcrPlanes{}, false
+	s := &jpegStrips{data: data, h: h}
+	var ok bool
+	if s.markers, s.strips, ok = splitScan(data, h); !ok {
+		return nil, false
 	}
 
-	images := make([]*image.YCbCr, len(strips))
-	var wg sync.WaitGroup
-	for i, s := range strips {
-		wg.Go(func() { images[i] = decodeStrip(s.data) })
+	first := decodeStrip(s.file(0))
+	if first == nil || first.Rect.Dx() != h.width || first.Rect.Dy() != s.strips[0].height {
+		return nil, false
 	}
-	wg.Wait()
-	return joinStrips(h, strips, images)
+	s.ratio = first.SubsampleRatio
+	s.hFactor, s.vFactor, ok = subsampleFactors(s.ratio)
+	return s, ok
+}
+
+// splitScan finds the restart markers of the first scan and cuts it into
+// strips of whole MCU rows.
+func splitScan(data []byte, h jpegHeader) ([]int, []restartStrip, bool) {
+	_, mcuH, across, down := h.mcuSize()
+	markers, ok := restartMarkers(data, h.scanStart)
+	intervals := (across*down + h.restartInterval - 1) / h.restartInterval
+	if !ok || len(markers) != intervals-1 {
+		return nil, nil, false
+	}
+	// Boundaries every rowStep MCU rows fall on restart markers.
+	rowStep := lcm(h.restartInterval, across) / across
+	steps := (down + rowStep - 1) / rowStep
+	if steps < 2 {
+		return nil, nil, false
+	}
+	n := min(steps, max(2, h.height/stripRows))
+
+	strips := make([]restartStrip, 0, n)
+	for i := range n {
+		first, last := steps*i/n*rowStep, min(steps*(i+1)/n*rowStep, down)
+		strips = append(strips, restartStrip{
+			from: first * across / h.restartInterval,
+			to:   (last*across + h.restartInterval - 1) / h.restartInterval,
+			top:  first * mcuH, height: min(last*mcuH, h.height) - first*mcuH,
+		})
+	}
+	return markers, strips, true
+}
+
+// file builds strip k as a JPEG of its own.
+func (s *jpegStrips) file(k int) []byte {
+	st := s.strips[k]
+	return stripFile(s.data, s.h, s.markers, st.from, st.to, st.height)
+}
+
+// decode decodes strip k, raising errStripFailed when it does not decode
+// like the first.
+func (s *jpegStrips) decode(k int) *image.YCbCr {
+	img := decodeStrip(s.file(k))
+	if img == nil || img.SubsampleRatio != s.ratio || img.Rect.Dx() != s.h.width ||
+		img.Rect.Dy() != s.strips[k].height {
+		panic(errStripFailed{})
+	}
+	return img
+}
+
+// stripOf returns the strip that holds pixel row y.
+func (s *jpegStrips) stripOf(y int) int {
+	return sort.Search(len(s.strips), func(k int) bool {
+		st := s.strips[k]
+		return y < st.top+st.height
+	})
+}
+
+// planes presents the strips as one set of planes, fetching strip k's
+// image from get.
+func (s *jpegStrips) planes(get func(k int) *image.YCbCr) ycbcrPlanes {
+	width, hf, vf := s.h.width, s.hFactor, s.vFactor
+	return ycbcrPlanes{
+		width: width, height: s.h.height, hFactor: hf, vFactor: vf,
+		luma: func(y int) []byte {
+			k := s.stripOf(y)
+			img, y := get(k), y-s.strips[k].top
+			return img.Y[y*img.YStride : y*img.YStride+width]
+		},
+		chroma: func(cy int) ([]byte, []byte) {
+			k := s.stripOf(cy * vf)
+			img, y := get(k), cy*vf-s.strips[k].top
+			i := y / vf * img.CStride
+			n := (width + hf - 1) / hf
+			return img.Cb[i : i+n], img.Cr[i : i+n]
+		},
+	}
+}
+
+// decodeAll decodes every strip, one per CPU at a time, and returns the
+// planes; ok is false when a strip does not decode like the first.
+func (s *jpegStrips) decodeAll() (p ycbcrPlanes, ok bool) {
+	images := make([]*image.YCbCr, len(s.strips))
+	var next atomic.Int64
+	failed := false
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, is := r.(errStripFailed); !is {
+					panic(r)
+				}
+				failed = true
+			}
+		}()
+		inParallel(min(runtime.GOMAXPROCS(0), len(images)), func(int) {
+			for k := int(next.Add(1) - 1); k < len(images); k = int(next.Add(1) - 1) {
+				images[k] = s.decode(k)
+			}
+		})
+	}()
+	if failed {
+		return ycbcrPlanes{}, false
+	}
+	return s.planes(func(k int) *image.YCbCr { return images[k] }), true
+}
+
+// size returns the image's width and height.
+func (s *jpegStrips) size() (int, int) { return s.h.width, s.h.height }
+
+// reader converts rows as storedPixels readers do, decoding strips as the
+// rows need them and dropping those more than one strip behind, so it holds
+// at most three. Rows should be read in order. A strip that fails to decode
+// raises errStripFailed.
+func (s *jpegStrips) reader() func(int, []byte) []byte {
+	held := map[int]*image.YCbCr{}
+	get := func(k int) *image.YCbCr {
+		if img, ok := held[k]; ok {
+			return img
+		}
+		for j := range held {
+			if j < k-1 {
+				delete(held, j)
+			}
+		}
+		held[k] = s.decode(k)
+		return held[k]
+	}
+	return s.planes(get).reader()
+}
+
+// whole decodes every strip and returns the image; a strip that fails to
+// decode raises errStripFailed.
+func (s *jpegStrips) whole() *image.NRGBA {
+	p, ok := s.decodeAll()
+	if !ok {
+		panic(errStripFailed{})
+	}
+	return p.toRGBA()
 }
 
 // decodeStrip decodes one strip, or returns nil if it is not a YCbCr image.
@@ -65,35 +225,6 @@ func (h jpegHeader) mcuSize() (w, ht, across, down int) {
 	}
 	w, ht = 8*hMax, 8*vMax
 	return w, ht, (h.width + w - 1) / w, (h.height + ht - 1) / ht
-}
-
-// splitScan cuts the first scan at restart markers into about n strips of
-// whole MCU rows, each a complete JPEG file.
-func splitScan(data []byte, h jpegHeader, n int) ([]restartStrip, bool) {
-	_, mcuH, across, down := h.mcuSize()
-	markers, ok := restartMarkers(data, h.scanStart)
-	intervals := (across*down + h.restartInterval - 1) / h.restartInterval
-	if !ok || len(markers) != intervals-1 {
-		return nil, false
-	}
-	// Boundaries every rowStep MCU rows fall on restart markers.
-	rowStep := lcm(h.restartInterval, across) / across
-	steps := (down + rowStep - 1) / rowStep
-	if steps < 2 {
-		return nil, false
-	}
-
-	n = min(n, steps)
-	strips := make([]restartStrip, 0, n)
-	for i := range n {
-		first, last := steps*i/n*rowStep, min(steps*(i+1)/n*rowStep, down)
-		strip := restartStrip{firstRow: first, rows: last - first}
-		strip.data = stripFile(data, h, markers, first*across/h.restartInterval,
-			(last*across+h.restartInterval-1)/h.restartInterval, min(strip.rows*mcuH,
-				h.height-first*mcuH))
-		strips = append(strips, strip)
-	}
-	return strips, true
 }
 
 // restartMarkers returns the offsets of the RST markers in the scan that
@@ -156,43 +287,6 @@ func eoiOffset(data []byte, markers []int, scanStart int) int {
 		}
 	}
 	return len(data)
-}
-
-// joinStrips checks that the strips decoded alike and presents them as one
-// set of planes.
-func joinStrips(h jpegHeader, strips []restartStrip, images []*image.YCbCr) (ycbcrPlanes, bool) {
-	_, mcuH, _, _ := h.mcuSize()
-	for _, img := range images {
-		if img == nil || img.SubsampleRatio != images[0].SubsampleRatio ||
-			img.Rect.Dx() != h.width {
-			return ycbcrPlanes{}, false
-		}
-	}
-	hf, vf, ok := subsampleFactors(images[0].SubsampleRatio)
-	if !ok {
-		return ycbcrPlanes{}, false
-	}
-	stripOf := func(y int) (*image.YCbCr, int) {
-		for i := len(strips) - 1; i > 0; i-- {
-			if first := strips[i].firstRow * mcuH; y >= first {
-				return images[i], y - first
-			}
-		}
-		return images[0], y
-	}
-	return ycbcrPlanes{
-		width: h.width, height: h.height, hFactor: hf, vFactor: vf,
-		luma: func(y int) []byte {
-			img, y := stripOf(y)
-			return img.Y[y*img.YStride : y*img.YStride+h.width]
-		},
-		chroma: func(cy int) ([]byte, []byte) {
-			img, y := stripOf(cy * vf)
-			i := y / vf * img.CStride
-			n := (h.width + hf - 1) / hf
-			return img.Cb[i : i+n], img.Cr[i : i+n]
-		},
-	}, true
 }
 
 func lcm(a, b int) int {

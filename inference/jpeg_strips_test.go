@@ -5,12 +5,12 @@ import (
 	"image"
 	"image/jpeg"
 	"path/filepath"
-	"strconv"
 	"testing"
 )
 
 // TestDecodeJPEGStripsMatchesWholeDecode decodes every photo with restart
-// markers as strips and compares every plane row with Go's whole decode.
+// markers as strips, all at once and a strip at a time, and compares every
+// plane row and every converted row with Go's whole decode.
 func TestDecodeJPEGStripsMatchesWholeDecode(t *testing.T) {
 	t.Parallel()
 	tested := 0
@@ -21,25 +21,43 @@ func TestDecodeJPEGStripsMatchesWholeDecode(t *testing.T) {
 			continue
 		}
 		tested++
-		whole, err := jpeg.Decode(bytes.NewReader(data))
-		if err != nil {
-			t.Fatalf("decoding %s: %v", filepath.Base(path), err)
-		}
-		want, _ := planesOf(whole.(*image.YCbCr))
-		for _, n := range []int{2, 3, 5} {
-			name := filepath.Base(path) + " in " + strconv.Itoa(n) + " strips equals the whole"
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				got, ok := decodeJPEGStrips(data, h.jpeg, n)
-				if !ok {
-					t.Fatalf("strip decoding refused a file with restart markers")
-				}
-				comparePlanes(t, got, want)
-			})
-		}
+		t.Run(filepath.Base(path)+" in strips equals the whole", func(t *testing.T) {
+			t.Parallel()
+			whole, err := jpeg.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("decoding: %v", err)
+			}
+			want, _ := planesOf(whole.(*image.YCbCr))
+			strips, ok := newJPEGStrips(data, h.jpeg)
+			if !ok {
+				t.Fatalf("strip decoding refused a file with restart markers")
+			}
+			if len(strips.strips) < 2 {
+				t.Fatalf("%d strips, want several", len(strips.strips))
+			}
+			got, ok := strips.decodeAll()
+			if !ok {
+				t.Fatalf("a strip failed to decode")
+			}
+			comparePlanes(t, got, want)
+			compareRows(t, strips, want)
+		})
 	}
 	if tested == 0 {
 		t.Fatalf("no photo with restart markers in the test data")
+	}
+}
+
+// compareRows reads every row of the strips' reader, in order, and expects
+// the row converted from the whole decode.
+func compareRows(t *testing.T, strips *jpegStrips, want ycbcrPlanes) {
+	t.Helper()
+	read, readWant := strips.reader(), want.reader()
+	buf, wantBuf := make([]byte, 4*want.width), make([]byte, 4*want.width)
+	for y := range want.height {
+		if !bytes.Equal(read(y, buf), readWant(y, wantBuf)) {
+			t.Fatalf("converted row %d differs", y)
+		}
 	}
 }
 
@@ -71,7 +89,7 @@ func TestDecodeJPEGStripsRefusesFilesWithoutRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the header: %v", err)
 	}
-	if _, ok := decodeJPEGStrips(data, h.jpeg, 2); ok {
+	if _, ok := newJPEGStrips(data, h.jpeg); ok {
 		t.Fatalf("strip decoding accepted a file without restart markers")
 	}
 }

@@ -74,17 +74,22 @@ func (p ycbcrPlanes) toRGBA() *image.NRGBA {
 }
 
 // forStrips calls fn on consecutive row ranges of [0, height), one
-// goroutine per CPU, and waits for all of them. A panic in fn is raised
-// again in the caller's goroutine, where DecodeImage recovers it.
+// goroutine per CPU, and waits for all of them, as inParallel does.
 func forStrips(height int, fn func(y0, y1 int)) {
 	n := min(runtime.GOMAXPROCS(0), max(1, height/64))
+	inParallel(n, func(i int) { fn(height*i/n, height*(i+1)/n) })
+}
+
+// inParallel calls fn(0) to fn(n-1), each in a goroutine of its own, and
+// waits for all of them. A panic in fn is raised again in the caller's
+// goroutine, where DecodeImage and Predict recover it.
+func inParallel(n int, fn func(i int)) {
 	panics := make([]any, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		y0, y1 := height*i/n, height*(i+1)/n
 		wg.Go(func() {
 			defer func() { panics[i] = recover() }()
-			fn(y0, y1)
+			fn(i)
 		})
 	}
 	wg.Wait()

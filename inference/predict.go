@@ -18,15 +18,11 @@ func (e *Engine) Predict(ctx context.Context, data []byte, req Request) (*Result
 	}
 
 	start := time.Now()
-	img, _, err := DecodeImage(data, e.opts.MaxPixels)
+	tensor, photo, size, err := decodeInputs(data, e.preprocess, e.opts.MaxPixels,
+		e.opts.DisplaySize)
 	if err != nil {
 		return nil, err
 	}
-	tensor := e.preprocess.Tensor(img)
-	size := img.Bounds().Size()
-	// The photo is scaled down for display now, so that the decoded pixels
-	// are garbage before the model runs.
-	photo := fitDisplay(img, e.opts.DisplaySize)
 	decodeMS := sinceMS(start)
 
 	res, err := e.predictTensor(ctx, tensor, class)

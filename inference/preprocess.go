@@ -104,25 +104,39 @@ var resizeFilters = map[string]resampleFilter{
 // first; DecodeImage's images are already opaque.
 func (p Preprocess) Resized(img image.Image) *image.NRGBA {
 	p = p.withDefaults()
-	if p.Resize == ResizeNearest {
+	filter, ok := p.convolution()
+	if !ok {
 		if v, ok := img.(*uprightView); ok {
 			img = v.upright()
 		}
 		return imaging.Resize(img, p.Width, p.Height, imaging.NearestNeighbor)
 	}
-	filter, ok := resizeFilters[p.Resize]
-	if !ok {
-		filter = bilinearFilter
-	}
 	return resizeImage(img, p.Width, p.Height, filter)
+}
+
+// convolution returns the filter Resize names, bilinear for an unknown name,
+// and ok false for "nearest", which is not a convolution.
+func (p Preprocess) convolution() (f resampleFilter, ok bool) {
+	if p.Resize == ResizeNearest {
+		return resampleFilter{}, false
+	}
+	if f, ok := resizeFilters[p.Resize]; ok {
+		return f, true
+	}
+	return bilinearFilter, true
 }
 
 // Tensor resizes img and returns the batch-1 input tensor: for each channel
 // c, (pixel/Scale - Mean[c]) / Std[c], channels in Color order, laid out as
 // Layout says (1x3xHxW for NCHW, 1xHxWx3 for NHWC).
 func (p Preprocess) Tensor(img image.Image) []float32 {
+	return p.tensorOf(p.Resized(img))
+}
+
+// tensorOf makes the tensor from an image already resized to Width x
+// Height.
+func (p Preprocess) tensorOf(small *image.NRGBA) []float32 {
 	p = p.withDefaults()
-	small := p.Resized(img)
 	order := [3]int{0, 1, 2}
 	if p.Color == ColorBGR {
 		order = [3]int{2, 1, 0}
