@@ -98,6 +98,7 @@ func (h *Handler) run(ctx context.Context, log *slog.Logger, payload PredictPayl
 	}
 
 	start := time.Now()
+	hogForTest(ctx, payload.ID)
 	res, err := h.predictor.Predict(ctx, data, inference.Request{Class: payload.Class})
 	if err != nil {
 		return fmt.Errorf("predicting %s: %w", payload.ID, err)

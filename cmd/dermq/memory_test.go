@@ -186,6 +186,7 @@ type memoryWorld struct {
 	store *jobs.Store
 	log   *logEvents
 	crash string
+	hog   string
 }
 
 func newMemoryWorld(t *testing.T, db int) *memoryWorld {
@@ -202,6 +203,7 @@ func newMemoryWorld(t *testing.T, db int) *memoryWorld {
 		enq:   jobs.NewEnqueuer(rdb, store, jobs.EnqueuerConfig{}),
 		log:   &logEvents{changed: make(chan struct{}, 1)},
 		crash: filepath.Join(t.TempDir(), "crash"),
+		hog:   filepath.Join(t.TempDir(), "hog"),
 	}
 }
 
@@ -222,7 +224,8 @@ func (w *memoryWorld) runWorker(t *testing.T, args []string, env ...string) *exe
 	cmd := exec.Command(dermqTestBinary(t), args...)
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(os.Environ(), "REDIS_URL="+w.url, "DERMQ_LOG_FORMAT=json",
-		"DERMQ_MODEL=models/demo.onnx", "DERMQ_TEST_CRASH_FILE="+w.crash)
+		"DERMQ_MODEL=models/demo.onnx", "DERMQ_TEST_CRASH_FILE="+w.crash,
+		"DERMQ_TEST_HOG_FILE="+w.hog)
 	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -279,10 +282,22 @@ func (w *memoryWorld) submit(t *testing.T, images []string) []string {
 // crashOn makes the next times attempts at id kill their worker.
 func (w *memoryWorld) crashOn(t *testing.T, id string, times int) {
 	t.Helper()
+	writeHookFile(t, w.crash, id, times)
+}
+
+// hogOn makes the next times attempts at id hold 256 MB until stopped.
+func (w *memoryWorld) hogOn(t *testing.T, id string, times int) {
+	t.Helper()
+	writeHookFile(t, w.hog, id, times)
+}
+
+// writeHookFile lists id times in a test hook's file.
+func writeHookFile(t *testing.T, path, id string, times int) {
+	t.Helper()
 
 	lines := strings.Repeat(id+"\n", times)
-	if err := os.WriteFile(w.crash, []byte(lines), 0o600); err != nil {
-		t.Fatalf("writing the crash file: %v", err)
+	if err := os.WriteFile(path, []byte(lines), 0o600); err != nil {
+		t.Fatalf("writing %s: %v", path, err)
 	}
 }
 
@@ -475,4 +490,28 @@ func TestAJobThatAlwaysKillsItsWorkerEndsFailed(t *testing.T) {
 		t.Fatalf("worker died %d times, want %d", deaths, jobs.CrashLimit)
 	}
 	w.awaitSucceeded(t, ids[1:])
+}
+
+// TestAJobPastTheHardLimitIsStoppedAndRetried runs a real worker whose job
+// holds memory past --hard-rss (a test hook standing in for an image too
+// large for the host): the guard stops the job, the worker recycles, and the
+// job succeeds on its second attempt in the fresh worker.
+func TestAJobPastTheHardLimitIsStoppedAndRetried(t *testing.T) {
+	t.Parallel()
+
+	w := newMemoryWorld(t, 0)
+	ids := w.submit(t, testPhotos(t, 1))
+	w.hogOn(t, ids[0], 1)
+	w.startWorker(t, "DERMQ_MAX_RSS=150MB", "DERMQ_HARD_RSS=200MB")
+
+	p := w.awaitSucceeded(t, ids)[0]
+	if p.Attempts != 2 {
+		t.Fatalf("prediction took %d attempts, want 2 (one stopped, one done)", p.Attempts)
+	}
+	stop := w.log.waitFor(t, "memory past the hard limit, stopping the job", 1)[0]
+	if stop["task_id"] != ids[0] || number(stop, "rss_bytes") <= number(stop, "limit_bytes") {
+		t.Fatalf("hard-limit decision %v, want task %s with its figures", stop, ids[0])
+	}
+	w.log.waitFor(t, "recycling after a job stopped at the hard memory limit", 1)
+	w.log.waitFor(t, "worker recycled, starting a fresh one", 1)
 }
