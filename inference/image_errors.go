@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -49,6 +50,18 @@ func tooManyPixelsError(width, height, maxPixels int) *InputError {
 		Code: CodeTooManyPixels,
 		Message: fmt.Sprintf("image is %dx%d (%s megapixels), more than the %s megapixel limit",
 			width, height, formatMegapixels(megapixels), formatMegapixels(float64(maxPixels)/1e6)),
+	}
+}
+
+// decodeMemoryError says that an image needs more memory to decode than the
+// budget, and what to do about it.
+func decodeMemoryError(info ImageInfo, need, budget int64) *InputError {
+	return &InputError{
+		Code: CodeTooManyPixels,
+		Message: fmt.Sprintf("this progressive JPEG (%dx%d) needs about %.0f MB to decode, "+
+			"more than the %.0f MB allowed for one image; save it as a baseline "+
+			"(non-progressive) JPEG or at a smaller size", info.Width, info.Height,
+			math.Ceil(float64(need)/1e6), float64(budget)/1e6),
 	}
 }
 

@@ -17,8 +17,9 @@ type ImageInfo struct {
 // Inspect reads only the header of an encoded image: its format, its size
 // and its EXIF orientation. It never allocates the pixels, so it is cheap
 // enough to vet an upload before storing it. Images with more than maxPixels
-// pixels are refused (DefaultMaxPixels when maxPixels <= 0). Every problem
-// with the data is an *InputError.
+// pixels are refused (DefaultMaxPixels when maxPixels <= 0), and so is a
+// progressive JPEG that needs more memory to decode than 4 bytes for each
+// of those pixels. Every problem with the data is an *InputError.
 func Inspect(data []byte, maxPixels int) (ImageInfo, error) {
 	h, err := readHeader(data, maxPixels)
 	return h.info, err
@@ -64,5 +65,13 @@ func readHeader(data []byte, maxPixels int) (header, error) {
 	if int64(h.info.Width)*int64(h.info.Height) > int64(maxPixels) {
 		return h, tooManyPixelsError(h.info.Width, h.info.Height, maxPixels)
 	}
+	if h.jpeg.progressive && h.jpeg.decodeBytes() > decodeBudget(maxPixels) {
+		return h, decodeMemoryError(h.info, h.jpeg.decodeBytes(), decodeBudget(maxPixels))
+	}
 	return h, nil
 }
+
+// decodeBudget is the most memory a progressive JPEG may take to decode:
+// what an image of maxPixels pixels takes as RGBA, which is what a PNG of
+// that size needs (other JPEGs need at most that).
+func decodeBudget(maxPixels int) int64 { return 4 * int64(maxPixels) }

@@ -187,3 +187,20 @@ func (h *jpegHeader) checkScanCount(data []byte) error {
 	}
 	return nil
 }
+
+// decodeBytes estimates the memory Go's image/jpeg takes to decode the
+// image: a byte for each sample of its planes, padded to whole MCUs, and
+// for a progressive image 4 more for each sample's DCT coefficient, all
+// held until the last scan.
+func (h jpegHeader) decodeBytes() int64 {
+	_, _, across, down := h.mcuSize()
+	blocks := int64(0)
+	for i := range h.components {
+		blocks += int64(across*h.hSamp[i]) * int64(down*h.vSamp[i])
+	}
+	perSample := int64(1)
+	if h.progressive {
+		perSample += 4
+	}
+	return blocks * 64 * perSample
+}

@@ -80,7 +80,7 @@ func measureMemory(ctx context.Context, o memtestOptions) (*memoryReport, error)
 // prediction shows what the next job costs then. Last the model is unloaded.
 func (r *memoryReport) cycle(ctx context.Context, engine *inference.Engine,
 	photos [][]byte, o memtestOptions, first bool) error {
-	load, err := measurePrediction(ctx, engine, photos[0])
+	load, err := measurePrediction(ctx, engine, photos[0], o)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (r *memoryReport) cycle(ctx context.Context, engine *inference.Engine,
 
 	for _, photo := range photos {
 		for range o.runs {
-			p, err := measurePrediction(ctx, engine, photo)
+			p, err := measurePrediction(ctx, engine, photo, o)
 			if err != nil {
 				return err
 			}
@@ -130,7 +130,7 @@ func (r *memoryReport) idle(ctx context.Context, engine *inference.Engine, photo
 	if err != nil {
 		return err
 	}
-	p, err := measurePrediction(ctx, engine, photo)
+	p, err := measurePrediction(ctx, engine, photo, o)
 	if err != nil {
 		return err
 	}
@@ -155,9 +155,11 @@ func (r *memoryReport) unload(engine *inference.Engine, o memtestOptions) error 
 	return err
 }
 
-// measurePrediction runs one prediction while sampling resident memory.
-func measurePrediction(ctx context.Context, engine *inference.Engine,
-	photo []byte) (measured, error) {
+// measurePrediction runs one prediction while sampling resident memory,
+// then does what the worker's guard does after every job: it collects
+// garbage and, past half of --max-rss, hands memory back as o asks.
+func measurePrediction(ctx context.Context, engine *inference.Engine, photo []byte,
+	o memtestOptions) (measured, error) {
 	var p measured
 	var err error
 	if p.before, err = jobs.RSS(); err != nil {
@@ -177,9 +179,17 @@ func measurePrediction(ctx context.Context, engine *inference.Engine,
 		return p, fmt.Errorf("predicting: %w", err)
 	}
 
-	runtime.GC() // as the worker's guard does after every job
-	p.after, err = jobs.RSS()
+	runtime.GC()
+	if p.after, err = jobs.RSS(); err != nil {
+		return p, err
+	}
 	p.peak = max(p.peak, p.after)
+	if p.after > o.maxRSS/2 {
+		if _, err := releaseIf(o, engine.Library()); err != nil {
+			return p, err
+		}
+		p.after, err = jobs.RSS()
+	}
 	return p, err
 }
 
