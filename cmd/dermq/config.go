@@ -47,7 +47,8 @@ var environment = []envVar{
 	{name: "DERMQ_CONCURRENCY", def: "1", positive: true,
 		desc: "predictions one worker runs at once"},
 	{name: "DERMQ_POLL_INTERVAL", def: "10ms", positive: true,
-		desc: "how often an idle worker asks for work"},
+		desc: "how often an idle worker asks for work; stopping it waits for the " +
+			"sleep in hand, up to 1.5 times this"},
 	{name: "DERMQ_JOB_TIMEOUT", def: "5m", positive: true,
 		desc: "time limit of one prediction attempt"},
 	{name: "DERMQ_MAX_RETRY", def: "6",
