@@ -43,6 +43,9 @@ func readHeader(data []byte, maxPixels int) (header, error) {
 	switch format {
 	case FormatJPEG:
 		h.jpeg, err = readJPEGHeader(data)
+		if err == nil {
+			err = checkJPEGFrame(data)
+		}
 		h.info = ImageInfo{Format: FormatJPEG, Width: h.jpeg.width, Height: h.jpeg.height,
 			Orientation: h.jpeg.orientation}
 	case FormatPNG:

@@ -3,6 +3,7 @@ package inference
 import (
 	"bytes"
 	"fmt"
+	"image/jpeg"
 )
 
 // jpegHeader is what DermQ reads from the markers before a JPEG's first scan.
@@ -204,3 +205,20 @@ func (h jpegHeader) decodeBytes() int64 {
 	}
 	return blocks * 64 * perSample
 }
+
+// checkJPEGFrame has Go's decoder read the frame header as it does when it
+// decodes, so that a frame it cannot decode (a chroma subsampling it does
+// not support, say) is refused with the header, before an upload is queued.
+func checkJPEGFrame(data []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = corruptError(FormatJPEG, fmt.Errorf("decoder panic: %v", r))
+		}
+	}()
+
+	if _, err := jpeg.DecodeConfig(bytes.NewReader(data)); err != nil {
+		return decodeError(FormatJPEG, err)
+	}
+	return nil
+}
+

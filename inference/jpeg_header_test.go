@@ -99,3 +99,22 @@ func TestReadJPEGHeaderRefusesScanBombs(t *testing.T) {
 	_, err := Inspect(bomb, 0)
 	checkInputError(t, err, CodeUnsupportedFormat, "progressive scans")
 }
+
+// TestInspectRefusesSubsamplingGoCannotDecode gives a JPEG's luma a
+// sampling factor of 3, which Go's decoder does not support: Inspect must
+// refuse it from the header, as unsupported, so no upload of it is queued.
+func TestInspectRefusesSubsamplingGoCannotDecode(t *testing.T) {
+	t.Parallel()
+	data := markedJPEG(t, 1)
+	h, err := readJPEGHeader(data)
+	if err != nil {
+		t.Fatalf("reading the header: %v", err)
+	}
+	odd := bytes.Clone(data)
+	// SOF: marker (2), length (2), precision (1), height (2), width (2),
+	// components (1), then id (1) and sampling factors (1) of the luma.
+	odd[h.sofStart+11] = 0x31
+
+	_, err = Inspect(odd, 0)
+	checkInputError(t, err, CodeUnsupportedFormat, "subsampling")
+}
