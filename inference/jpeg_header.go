@@ -221,4 +221,3 @@ func checkJPEGFrame(data []byte) (err error) {
 	}
 	return nil
 }
-
