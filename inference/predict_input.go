@@ -12,28 +12,46 @@ import "image"
 // planes, and a progressive one also 72 MB of Go's coefficients.
 func decodeInputs(data []byte, p Preprocess, maxPixels, displaySide int) ([]float32,
 	*image.NRGBA, image.Point, error) {
-	if small, photo, size, ok := stripInputs(data, p, maxPixels, displaySide); ok {
-		return p.tensorOf(small), photo, size, nil
+	small, photo, size, ok := stripInputs(data, p, maxPixels, displaySide)
+	if !ok {
+		img, _, err := DecodeImage(data, maxPixels)
+		if err != nil {
+			return nil, nil, image.Point{}, err
+		}
+		small, photo = resizeInputs(img, p, displaySide)
+		size = img.Bounds().Size()
 	}
-
-	img, _, err := DecodeImage(data, maxPixels)
-	if err != nil {
-		return nil, nil, image.Point{}, err
-	}
-	return p.Tensor(img), fitDisplay(img, displaySide), img.Bounds().Size(), nil
+	return p.tensorOf(small), photo, size, nil
 }
 
-// stripInputs resizes a JPEG with restart markers to the model's input size
-// and to its display size in one read of its rows, decoding a strip of
-// rows at a time: a 12 MP photo then holds under 3 MB of decoded pixels per
-// CPU instead of 18 MB. The pixels are those DecodeImage and the resizers
-// give. ok is false for any other file, for the "nearest" filter, and when
-// a strip fails to decode; DecodeImage then decodes the file whole, and
-// reports any problem with it.
-func stripInputs(data []byte, p Preprocess, maxPixels, displaySide int) (small,
-	photo *image.NRGBA, size image.Point, ok bool) {
+// resizeInputs resizes img to the model's input size and to its display
+// size. A view of stored pixels (a JPEG's planes, an image not stored
+// upright) larger than the display size is read once for both; at display
+// size, converting it whole is faster than a pass that keeps its size.
+func resizeInputs(img image.Image, p Preprocess, displaySide int) (small, photo *image.NRGBA) {
 	p = p.withDefaults()
 	filter, convolves := p.convolution()
+	show := displaySize(img.Bounds().Size(), displaySide)
+	v, isView := img.(*uprightView)
+	if !isView || !convolves || show == img.Bounds().Size() {
+		return p.Resized(img), fitDisplay(img, displaySide)
+	}
+
+	out := resampleStored(v.src, v.orientation, resizeSpec{p.Width, p.Height, filter},
+		resizeSpec{show.X, show.Y, bilinearFilter})
+	return out[0], out[1]
+}
+
+// stripInputs does what decodeInputs does for a JPEG with restart markers,
+// decoding a strip of rows at a time as resizeInputs reads them: a 12 MP
+// photo then holds under 3 MB of decoded pixels per CPU instead of 18 MB.
+// The pixels are those DecodeImage and the resizers give. ok is false for
+// any other file, for the "nearest" filter, and when a strip fails to
+// decode; DecodeImage then decodes the file whole, and reports any problem
+// with it.
+func stripInputs(data []byte, p Preprocess, maxPixels, displaySide int) (small,
+	photo *image.NRGBA, size image.Point, ok bool) {
+	_, convolves := p.withDefaults().convolution()
 	h, err := readHeader(data, maxPixels)
 	if err != nil || h.info.Format != FormatJPEG || !convolves {
 		return nil, nil, size, false
@@ -51,9 +69,6 @@ func stripInputs(data []byte, p Preprocess, maxPixels, displaySide int) (small,
 			small, photo, ok = nil, nil, false
 		}
 	}()
-	size = image.Pt(h.info.Width, h.info.Height)
-	show := displaySize(size, displaySide)
-	out := resampleStored(strips, knownOrientation(h.info.Orientation),
-		resizeSpec{p.Width, p.Height, filter}, resizeSpec{show.X, show.Y, bilinearFilter})
-	return out[0], out[1], size, true
+	small, photo = resizeInputs(newUpright(strips, h.info.Orientation), p, displaySide)
+	return small, photo, image.Pt(h.info.Width, h.info.Height), true
 }
