@@ -22,18 +22,21 @@ type jpegHeader struct {
 
 // JPEG markers DermQ looks at.
 const (
-	markerSOF0 = 0xc0
-	markerSOF1 = 0xc1
-	markerSOF2 = 0xc2
-	markerDHT  = 0xc4
-	markerDAC  = 0xcc
-	markerRST0 = 0xd0
-	markerRST7 = 0xd7
-	markerSOI  = 0xd8
-	markerEOI  = 0xd9
-	markerSOS  = 0xda
-	markerDRI  = 0xdd
-	markerAPP1 = 0xe1
+	markerSOF0  = 0xc0
+	markerSOF1  = 0xc1
+	markerSOF2  = 0xc2
+	markerDHT   = 0xc4
+	markerDAC   = 0xcc
+	markerRST0  = 0xd0
+	markerRST7  = 0xd7
+	markerSOI   = 0xd8
+	markerEOI   = 0xd9
+	markerSOS   = 0xda
+	markerDQT   = 0xdb
+	markerDRI   = 0xdd
+	markerAPP0  = 0xe0
+	markerAPP1  = 0xe1
+	markerAPP14 = 0xee
 )
 
 // readJPEGHeader walks the marker segments up to the first scan.

@@ -9,54 +9,77 @@ import (
 	"sync/atomic"
 )
 
-// Go's JPEG decoder runs on one core and holds the whole image. Many phone
-// cameras write a restart marker at the start of every row of MCUs; there
-// the entropy-coded data can be cut into strips that decode independently
-// with the same result as a whole decode: one per core at a time, or one at
-// a time as a resizer reads the rows (jpegStrips.reader).
+// Go's JPEG decoder runs on one core and holds the whole image. DermQ
+// makes a JPEG's planes a strip of rows at a time where it can: one strip
+// per core at a time, or one at a time as a resizer reads the rows
+// (jpegStrips.reader). Many phone cameras write a restart marker at the
+// start of every row of MCUs; there the entropy-coded data can be cut into
+// strips that Go's decoder decodes independently with the same result as a
+// whole decode. A progressive JPEG's scans are decoded into coefficients
+// first, and each strip is transformed from them (progressiveStrips).
 
 // stripRows is about how many rows of pixels a strip holds: 0.8 MB of
 // planes for a 4032-pixel-wide 4:2:0 photo.
 const stripRows = 128
 
-// restartStrip is a run of restart intervals that starts and ends on MCU
-// row boundaries: intervals [from, to), pixel rows [top, top+height).
+// pixelStrip is a band of pixel rows [top, top+height).
+type pixelStrip struct{ top, height int }
+
+// restartStrip is a run of restart intervals [from, to) that starts and
+// ends on MCU row boundaries, and the pixel rows it holds.
 type restartStrip struct {
-	from, to    int
-	top, height int
+	from, to int
+	pixelStrip
 }
 
-// jpegStrips is a baseline YCbCr JPEG cut into strips at restart markers.
+// jpegStrips is a YCbCr JPEG whose planes are made a strip at a time.
 type jpegStrips struct {
-	data    []byte
-	h       jpegHeader
-	markers []int
-	strips  []restartStrip
-	// ratio, hFactor and vFactor are the first strip's chroma subsampling;
-	// every strip must have it.
+	width, height int
+	strips        []pixelStrip
+	// ratio, hFactor and vFactor are the chroma subsampling; every strip
+	// must have it.
 	ratio            image.YCbCrSubsampleRatio
 	hFactor, vFactor int
+	// make returns strip k's planes, or nil when it cannot. When spare is
+	// not nil, a strip no longer read, it may reuse its buffers.
+	make func(k int, spare *image.YCbCr) *image.YCbCr
 }
 
 // errStripFailed is raised when a strip does not decode like the first.
 type errStripFailed struct{}
 
-// newJPEGStrips cuts the file into strips of about stripRows rows and
-// decodes the first to learn its subsampling. It returns ok false when the
-// file does not allow it (no restart markers at row starts, several scans,
-// another colour model, an undecodable first strip); the caller then
-// decodes the whole file, which also reports any error.
+// newJPEGStrips prepares the file for decoding in strips of about
+// stripRows rows. It returns ok false when the file does not allow it; the
+// caller then decodes the whole file, which also reports any error.
 func newJPEGStrips(data []byte, h jpegHeader) (*jpegStrips, bool) {
-	if h.progressive || h.components != 3 || h.restartInterval == 0 {
+	if h.progressive {
+		return newProgressiveStrips(data, h)
+	}
+	return newRestartStrips(data, h)
+}
+
+// newRestartStrips cuts a baseline file at restart markers and decodes the
+// first strip to learn its subsampling. It returns ok false without restart
+// markers at row starts, with several scans, another colour model or an
+// undecodable first strip.
+func newRestartStrips(data []byte, h jpegHeader) (*jpegStrips, bool) {
+	if h.components != 3 || h.restartInterval == 0 {
 		return nil, false
 	}
-	s := &jpegStrips{data: data, h: h}
-	var ok bool
-	if s.markers, s.strips, ok = splitScan(data, h); !ok {
+	markers, cuts, ok := splitScan(data, h)
+	if !ok {
 		return nil, false
+	}
+	s := &jpegStrips{width: h.width, height: h.height}
+	for _, c := range cuts {
+		s.strips = append(s.strips, c.pixelStrip)
+	}
+	s.make = func(k int, _ *image.YCbCr) *image.YCbCr {
+		c := cuts[k]
+		return decodeStrip(stripFile(data, h, markers, c.from, c.to, c.height))
 	}
 
-	first := decodeStrip(s.file(0))
+	first := s.make(0, nil)
 	if first == nil || first.Rect.Dx() != h.width || first.Rect.Dy() != s.strips[0].height {
 		return nil, false
 	}
@@ -88,23 +111,19 @@ func splitScan(data []byte, h jpegHeader) ([]int, []restartStrip, bool) {
 		strips = append(strips, restartStrip{
 			from: first * across / h.restartInterval,
 			to:   (last*across + h.restartInterval - 1) / h.restartInterval,
-			top:  first * mcuH, height: min(last*mcuH, h.height) - first*mcuH,
+			pixelStrip: pixelStrip{
+				top: first * mcuH, height: min(last*mcuH, h.height) - first*mcuH,
+			},
 		})
 	}
 	return markers, strips, true
 }
 
-// file builds strip k as a JPEG of its own.
-func (s *jpegStrips) file(k int) []byte {
-	st := s.strips[k]
-	return stripFile(s.data, s.h, s.markers, st.from, st.to, st.height)
-}
-
-// decode decodes strip k, raising errStripFailed when it does not decode
-// like the first.
-func (s *jpegStrips) decode(k int) *image.YCbCr {
-	img := decodeStrip(s.file(k))
-	if img == nil || img.SubsampleRatio != s.ratio || img.Rect.Dx() != s.h.width ||
+// decode makes strip k, possibly in spare's buffers, raising
+// errStripFailed when it does not decode like the first.
+func (s *jpegStrips) decode(k int, spare *image.YCbCr) *image.YCbCr {
+	img := s.make(k, spare)
+	if img == nil || img.SubsampleRatio != s.ratio || img.Rect.Dx() != s.width ||
 		img.Rect.Dy() != s.strips[k].height {
 		panic(errStripFailed{})
 	}
@@ -122,9 +141,9 @@ func (s *jpegStrips) stripOf(y int) int {
 // planes presents the strips as one set of planes, fetching strip k's
 // image from get.
 func (s *jpegStrips) planes(get func(k int) *image.YCbCr) ycbcrPlanes {
-	width, hf, vf := s.h.width, s.hFactor, s.vFactor
+	width, hf, vf := s.width, s.hFactor, s.vFactor
 	return ycbcrPlanes{
-		width: width, height: s.h.height, hFactor: hf, vFactor: vf,
+		width: width, height: s.height, hFactor: hf, vFactor: vf,
 		luma: func(y int) []byte {
 			k := s.stripOf(y)
 			img, y := get(k), y-s.strips[k].top
@@ -157,7 +176,7 @@ func (s *jpegStrips) decodeAll() (p ycbcrPlanes, ok bool) {
 		}()
 		inParallel(min(runtime.GOMAXPROCS(0), len(images)), func(int) {
 			for k := int(next.Add(1) - 1); k < len(images); k = int(next.Add(1) - 1) {
-				images[k] = s.decode(k)
+				images[k] = s.decode(k, nil)
 			}
 		})
 	}()
@@ -168,24 +187,27 @@ func (s *jpegStrips) decodeAll() (p ycbcrPlanes, ok bool) {
 }
 
 // size returns the image's width and height.
-func (s *jpegStrips) size() (int, int) { return s.h.width, s.h.height }
+func (s *jpegStrips) size() (int, int) { return s.width, s.height }
 
 // reader converts rows as storedPixels readers do, decoding strips as the
 // rows need them and dropping those more than one strip behind, so it holds
-// at most three. Rows should be read in order. A strip that fails to decode
-// raises errStripFailed.
+// at most three; the next strip may reuse a dropped one's buffers. Rows
+// should be read in order. A strip that fails to decode raises
+// errStripFailed.
 func (s *jpegStrips) reader() func(int, []byte) []byte {
 	held := map[int]*image.YCbCr{}
 	get := func(k int) *image.YCbCr {
 		if img, ok := held[k]; ok {
 			return img
 		}
-		for j := range held {
+		var spare *image.YCbCr
+		for j, img := range held {
 			if j < k-1 {
+				spare = img
 				delete(held, j)
 			}
 		}
-		held[k] = s.decode(k)
+		held[k] = s.decode(k, spare)
 		return held[k]
 	}
 	return s.planes(get).reader()

@@ -9,7 +9,7 @@ import "image"
 // the two resizes read it (stripInputs); any other image is decoded whole.
 //
 // Known shortcoming: a 12 MP JPEG without restart markers holds 18 MB of
-// planes, and a progressive one also 72 MB of Go's coefficients.
+// planes, and a progressive one 37 MB of coefficients.
 func decodeInputs(data []byte, p Preprocess, maxPixels, displaySide int) ([]float32,
 	*image.NRGBA, image.Point, error) {
 	small, photo, size, ok := stripInputs(data, p, maxPixels, displaySide)

@@ -1,0 +1,219 @@
+package inference
+
+// scan is one progressive scan: its components (indexes into the frame's),
+// its band of coefficients in zigzag order [ss, se], and the bit position
+// al it codes (ah is the one it refines, 0 for a first pass).
+type scan struct {
+	comps          []int
+	dc, ac         []*huffTable
+	ss, se, ah, al int
+}
+
+// blockCoder decodes one block's part of a scan into coef; pred is the
+// component's DC predictor.
+type blockCoder func(r *bitReader, s *scan, coef []int16, pred *int32, dc, ac *huffTable) error
+
+// coder picks the block decoder for the scan's kind (T.81 G.1.2).
+func (d *progressiveDecoder) coder(s *scan) blockCoder {
+	switch {
+	case s.ss == 0 && s.ah == 0:
+		return decodeDCFirst
+	case s.ss == 0:
+		return decodeDCRefine
+	case s.ah == 0:
+		return d.decodeACFirst
+	}
+	return d.decodeACRefine
+}
+
+// decodeScan decodes the scan's entropy-coded data into the coefficients.
+// An interleaved scan (DC only) visits MCUs of the padded grid; a scan of
+// one component visits that component's blocks that hold pixels, each its
+// own MCU.
+func (d *progressiveDecoder) decodeScan(s *scan, data []byte) error {
+	r := &bitReader{data: data}
+	code := d.coder(s)
+	d.eobrun = 0
+	var preds [4]int32
+
+	visit := func(i, bx, by int) error {
+		c := &d.comps[s.comps[i]]
+		b := (by*c.across + bx) * 64
+		return code(r, s, c.coef[b:b+64:b+64], &preds[i], s.dc[i], s.ac[i])
+	}
+	mcus, across := d.mxx*d.myy, d.mxx
+	if len(s.comps) == 1 {
+		c := d.comps[s.comps[0]]
+		mcus, across = c.wide*c.tall, c.wide
+	}
+
+	for m := range mcus {
+		if d.restart > 0 && m > 0 && m%d.restart == 0 {
+			if err := r.restart(); err != nil {
+				return err
+			}
+			preds, d.eobrun = [4]int32{}, 0
+		}
+		mx, my := m%across, m/across
+		if len(s.comps) == 1 {
+			if err := visit(0, mx, my); err != nil {
+				return err
+			}
+			continue
+		}
+		for i, ci := range s.comps {
+			c := d.comps[ci]
+			for j := range c.h * c.v {
+				if err := visit(i, mx*c.h+j%c.h, my*c.v+j/c.h); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// decodeDCFirst reads a DC difference and stores the DC value's high bits.
+func decodeDCFirst(r *bitReader, s *scan, coef []int16, pred *int32, dc, _ *huffTable) error {
+	t, err := dc.decode(r)
+	if err != nil || t > 15 {
+		return errEntropy
+	}
+	diff, err := r.signed(uint(t))
+	*pred += diff
+	coef[0] = int16(*pred << s.al)
+	return err
+}
+
+// decodeDCRefine reads one more bit of the DC value.
+func decodeDCRefine(r *bitReader, s *scan, coef []int16, _ *int32, _, _ *huffTable) error {
+	bit, err := r.bits(1)
+	if bit != 0 {
+		coef[0] |= 1 << s.al
+	}
+	return err
+}
+
+// decodeACFirst reads the high bits of the band's AC coefficients, or
+// counts down an end-of-band run.
+func (d *progressiveDecoder) decodeACFirst(r *bitReader, s *scan, coef []int16, _ *int32,
+	_, ac *huffTable) error {
+	if d.eobrun > 0 {
+		d.eobrun--
+		return nil
+	}
+	for k := s.ss; k <= s.se; k++ {
+		rs, err := ac.decode(r)
+		if err != nil {
+			return err
+		}
+		run, size := int(rs>>4), uint(rs&15)
+		if size == 0 {
+			if run < 15 {
+				return d.readEOBRun(r, run, 1)
+			}
+			k += 15
+			continue
+		}
+		k += run
+		if k > s.se {
+			return errEntropy
+		}
+		v, err := r.signed(size)
+		if err != nil {
+			return err
+		}
+		coef[k] = int16(v << s.al)
+	}
+	return nil
+}
+
+// readEOBRun reads the length of an end-of-band run of 2^run + extra
+// blocks, this one included, and keeps the count still to skip after
+// subtracting done.
+func (d *progressiveDecoder) readEOBRun(r *bitReader, run, done int) error {
+	extra, err := r.bits(uint(run))
+	d.eobrun = 1<<run + int(extra) - done
+	return err
+}
+
+// decodeACRefine reads one more bit of the band's AC coefficients: a
+// correction bit for each coefficient already non-zero and the sign of each
+// that becomes non-zero (T.81 G.1.2.3).
+func (d *progressiveDecoder) decodeACRefine(r *bitReader, s *scan, coef []int16, _ *int32,
+	_, ac *huffTable) error {
+	k := s.ss
+	if d.eobrun == 0 {
+		for ; k <= s.se; k++ {
+			rs, err := ac.decode(r)
+			if err != nil {
+				return err
+			}
+			run, size := int(rs>>4), rs&15
+			var set int16
+			switch {
+			case size == 1:
+				bit, err := r.bits(1)
+				if err != nil {
+					return err
+				}
+				set = int16(1) << s.al
+				if bit == 0 {
+					set = -set
+				}
+			case size != 0:
+				return errEntropy
+			case run < 15:
+				if err := d.readEOBRun(r, run, 0); err != nil {
+					return err
+				}
+			}
+			if d.eobrun > 0 {
+				break
+			}
+			if k, err = refineUntil(r, s, coef, k, run); err != nil {
+				return err
+			}
+			if k > s.se {
+				return errEntropy
+			}
+			coef[k] = set
+		}
+	}
+	if d.eobrun > 0 {
+		if _, err := refineUntil(r, s, coef, k, -1); err != nil {
+			return err
+		}
+		d.eobrun--
+	}
+	return nil
+}
+
+// refineUntil reads the correction bits of the non-zero coefficients from
+// zigzag index k on, passing over zeros until it reaches the one after
+// zeros more, and returns that index. With zeros -1 it goes to the band's
+// end.
+func refineUntil(r *bitReader, s *scan, coef []int16, k, zeros int) (int, error) {
+	for ; k <= s.se; k++ {
+		c := coef[k]
+		if c == 0 {
+			if zeros == 0 {
+				return k, nil
+			}
+			zeros--
+			continue
+		}
+		bit, err := r.bits(1)
+		if err != nil {
+			return k, err
+		}
+		if bit != 0 && c&(1<<s.al) == 0 {
+			if c >= 0 {
+				coef[k] = c + 1<<s.al
+			} else {
+				coef[k] = c - 1<<s.al
+			}
+		}
+	}
+	return k, nil
+}
