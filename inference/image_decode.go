@@ -48,7 +48,7 @@ func decodePixels(data []byte, h header) (px storedPixels, err error) {
 	}()
 
 	if h.info.Format == FormatJPEG {
-		if strips, ok := newJPEGStrips(data, h.jpeg); ok {
+		if strips, ok := newJPEGStrips(data, h.jpeg, image.Point{}); ok {
 			if planes, ok := strips.decodeAll(); ok {
 				return planes, nil
 			}

@@ -65,17 +65,83 @@ func (t *idctTerms) line(v []float32, step int) {
 	}
 }
 
-// idctBlock dequantises a block's coefficients (zigzag order), transforms
-// them and writes the 8x8 samples, level-shifted and clamped, to dst with
-// the given stride.
-func idctBlock(coef []int16, quant *[64]uint16, dst []byte, stride int) {
-	var v [64]float32
-	for k, c := range coef[:64] {
-		if c != 0 {
-			v[unzigzag[k]] = float32(int32(c) * int32(quant[k]))
+// idctCorner dequantises the kept n*n corner of a block's coefficients
+// (row by row, quant likewise), transforms it and writes n*n samples,
+// level-shifted and clamped, to dst with the given stride. For n below 8
+// each sample is the mean over one of n*n equal cells of the block of its
+// inverse DCT without the higher frequencies: the block scaled down by
+// 8/n, as libjpeg scales, but from fewer coefficients.
+func idctCorner(vals []int16, quant []float32, n int, dst []byte, stride int) {
+	if n == 8 {
+		idctBlock(vals, quant, dst, stride)
+		return
+	}
+	var v [16]float32
+	for i, c := range vals[:n*n] {
+		v[i] = float32(c) * quant[i]
+	}
+	terms := &scaledIDCT[n]
+	var rows [16]float32
+	for r := range n {
+		for x := range n {
+			sum := float32(0)
+			for u := range n {
+				sum += terms[x][u] * v[r*n+u]
+			}
+			rows[r*n+x] = sum
 		}
 	}
+	for y := range n {
+		out := dst[y*stride : y*stride+n : y*stride+n]
+		for x := range out {
+			sum := float32(0)
+			for r := range n {
+				sum += terms[y][r] * rows[r*n+x]
+			}
+			out[x] = clampSample(sum)
+		}
+	}
+}
 
+// scaledIDCT[n][x][k] is the 8-point inverse DCT's factor for frequency k,
+// C(k)/2 * cos((2m+1)k pi/16), averaged over the pixels m of cell x of n
+// (n = 1, 2, 4). The mean of the cosines over a cell is the cosine at its
+// centre, cos((2x+1)k pi/(2n)), times the mean of cos((2j+1-c)k pi/16) over
+// its c = 8/n pixels j.
+var scaledIDCT = newScaledIDCT()
+
+func newScaledIDCT() [5][4][4]float32 {
+	var t [5][4][4]float32
+	for _, n := range []int{1, 2, 4} {
+		cell := 8 / n
+		for k := range n {
+			spread := 0.0
+			for j := range cell {
+				spread += math.Cos(float64((2*j+1-cell)*k) * math.Pi / 16)
+			}
+			spread /= float64(cell)
+			for x := range n {
+				f := math.Cos(float64((2*x+1)*k)*math.Pi/float64(2*n)) * spread
+				if k == 0 {
+					f /= math.Sqrt2
+				}
+				t[n][x][k] = float32(f / 2)
+			}
+		}
+	}
+	return t
+}
+
+// idctBlock dequantises a block's 64 coefficients (row by row, quant
+// likewise), transforms them and writes the 8x8 samples, level-shifted and
+// clamped, to dst with the given stride.
+func idctBlock(coef []int16, quant []float32, dst []byte, stride int) {
+	var v [64]float32
+	for i, c := range coef[:64] {
+		if c != 0 {
+			v[i] = float32(c) * quant[i]
+		}
+	}
 	for row := range 8 {
 		r := v[row*8 : row*8+8 : row*8+8]
 		if r[1] == 0 && r[2] == 0 && r[3] == 0 && r[4] == 0 &&

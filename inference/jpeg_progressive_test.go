@@ -31,61 +31,70 @@ func TestUnzigzagIsTheZigzagOrder(t *testing.T) {
 	}
 }
 
-// TestIDCTBlockMatchesTheDefinition compares the fast transform with the
-// inverse DCT's formula in float64 on random blocks, dense and sparse.
-func TestIDCTBlockMatchesTheDefinition(t *testing.T) {
+// TestIDCTCornerMatchesTheDefinition compares the fast transforms with the
+// inverse DCT's formula (T.81 A.3.3) in float64 on random blocks, dense and
+// sparse, at full size and scaled down by 2, 4 and 8.
+func TestIDCTCornerMatchesTheDefinition(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
-	var quant [64]uint16
-	for k := range quant {
-		quant[k] = uint16(1 + rng.IntN(4))
-	}
-	for trial := range 2000 {
-		coef := make([]int16, 64)
-		for k := range coef {
-			if trial%2 == 0 || rng.IntN(8) == 0 {
-				coef[k] = int16(rng.IntN(161) - 80)
-			}
+	for _, n := range []int{8, 4, 2, 1} {
+		quant := make([]float32, n*n)
+		for i := range quant {
+			quant[i] = float32(1 + rng.IntN(4))
 		}
-		coef[0] = int16(rng.IntN(512) - 256)
-		got := make([]byte, 64)
-		idctBlock(coef, &quant, got, 8)
+		for trial := range 1000 {
+			coef := make([]int16, n*n)
+			for i := range coef {
+				if trial%2 == 0 || rng.IntN(8) == 0 {
+					coef[i] = int16(rng.IntN(161) - 80)
+				}
+			}
+			coef[0] = int16(rng.IntN(512) - 256)
+			got := make([]byte, n*n)
+			idctCorner(coef, quant, n, got, n)
 
-		want := idctByDefinition(coef, &quant)
-		for i := range got {
-			if d := math.Abs(float64(got[i]) - want[i]); d > 0.51 {
-				t.Fatalf("trial %d sample %d: %d, want %.3f", trial, i, got[i], want[i])
+			want := idctByDefinition(coef, quant, n)
+			for i := range got {
+				if d := math.Abs(float64(got[i]) - want[i]); d > 0.51 {
+					t.Fatalf("n %d trial %d sample %d: %d, want %.3f", n, trial, i, got[i],
+						want[i])
+				}
 			}
 		}
 	}
 }
 
-// idctByDefinition is T.81's inverse DCT (A.3.3) with level shift and
-// clamping, unrounded.
-func idctByDefinition(coef []int16, quant *[64]uint16) []float64 {
-	var f [64]float64
-	for k, c := range coef {
-		f[unzigzag[k]] = float64(c) * float64(quant[k])
-	}
+// idctByDefinition is the inverse DCT of an n*n corner of coefficients (row
+// by row) on the 8x8 block, averaged over n*n equal cells, with level shift
+// and clamping, unrounded.
+func idctByDefinition(coef []int16, quant []float32, n int) []float64 {
 	scale := func(u int) float64 {
 		if u == 0 {
 			return 1 / math.Sqrt2
 		}
 		return 1
 	}
-	out := make([]float64, 64)
+	var full [64]float64
 	for y := range 8 {
 		for x := range 8 {
-			sum := 0.0
-			for v := range 8 {
-				for u := range 8 {
-					sum += scale(u) * scale(v) * f[v*8+u] *
+			for v := range n {
+				for u := range n {
+					f := float64(coef[v*n+u]) * float64(quant[v*n+u])
+					full[y*8+x] += scale(u) * scale(v) * f / 4 *
 						math.Cos(float64((2*x+1)*u)*math.Pi/16) *
 						math.Cos(float64((2*y+1)*v)*math.Pi/16)
 				}
 			}
-			out[y*8+x] = min(max(sum/4+128, 0), 255)
 		}
+	}
+	cell := 8 / n
+	out := make([]float64, n*n)
+	for i := range full {
+		y, x := i/8/cell, i%8/cell
+		out[y*n+x] += full[i] / float64(cell*cell)
+	}
+	for i := range out {
+		out[i] = min(max(out[i]+128, 0), 255)
 	}
 	return out
 }
@@ -178,7 +187,10 @@ func TestProgressiveStripsMatchReferenceDecoders(t *testing.T) {
 }
 
 // TestProgressiveStripsSubsamplings checks PIL's progressive JPEGs of an odd
-// size (not whole MCUs) with 4:4:4, 4:2:2 and 4:2:0 chroma.
+// size (not whole MCUs) with 4:4:4, 4:2:2 and 4:2:0 chroma, at full size
+// and scaled down. The photo is blurred first, so that dropping its high
+// frequencies changes little and the scaled decodes can be held to
+// libjpeg's.
 func TestProgressiveStripsSubsamplings(t *testing.T) {
 	t.Parallel()
 	requirePIL(t)
@@ -186,14 +198,47 @@ func TestProgressiveStripsSubsamplings(t *testing.T) {
 	photo := filepath.Join(imageDataDir(t, "images"), "dermoscopy_isic_0000020_1504x1129.jpg")
 	for sub, name := range []string{"4:4:4", "4:2:2", "4:2:0"} {
 		out := filepath.Join(t.TempDir(), "p.jpg")
-		script := fmt.Sprintf(`import sys, PIL.Image
-PIL.Image.open(sys.argv[1]).crop((5, 3, 338, 260)).save(sys.argv[2], quality=92,
-    progressive=True, subsampling=%d)`, sub)
+		script := fmt.Sprintf(`import sys, PIL.Image, PIL.ImageFilter
+PIL.Image.open(sys.argv[1]).crop((5, 3, 338, 260)).filter(PIL.ImageFilter.GaussianBlur(3)).save(
+    sys.argv[2], quality=92, progressive=True, subsampling=%d)`, sub)
 		msg, err := exec.Command(pilPython, "-c", script, photo, out).CombinedOutput()
 		if err != nil {
 			t.Fatalf("making a %s JPEG: %v: %s", name, err, msg)
 		}
 		checkProgressiveStrips(t, name, readImageFile(t, out))
+		checkScaledStrips(t, name, readImageFile(t, out))
+	}
+}
+
+// checkScaledStrips decodes data in strips scaled down by 2, 4 and 8 and
+// compares the pixels with those of djpeg's scaled decoding, which averages
+// the whole decode's pixels: 99% of them within parityTolerance.
+func checkScaledStrips(t *testing.T, name string, data []byte) {
+	t.Helper()
+	h, err := readHeader(data, 0)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	for _, scale := range []int{2, 4, 8} {
+		want := image.Pt(scaledSide(h.jpeg.width, 8/scale), scaledSide(h.jpeg.height, 8/scale))
+		strips, ok := newJPEGStrips(data, h.jpeg, want)
+		if !ok {
+			t.Fatalf("%s: progressive strips refused the file", name)
+		}
+		if got := image.Pt(strips.size()); got != want {
+			t.Fatalf("%s, 1/%d: decoded at %v, want %v", name, scale, got, want)
+		}
+		planes, ok := strips.decodeAll()
+		if !ok {
+			t.Fatalf("%s, 1/%d: a strip failed", name, scale)
+		}
+		ref := djpegPixels(t, data, "-scale", fmt.Sprintf("1/%d", scale))
+		worst, share := compareRGB(ref, planes.toRGBA())
+		compareRows(t, strips, planes)
+		if share < 0.99 {
+			t.Errorf("%s, 1/%d: differs from djpeg by up to %d, %.3f%% within %d", name,
+				scale, worst, 100*share, parityTolerance)
+		}
 	}
 }
 
@@ -206,7 +251,7 @@ func checkProgressiveStrips(t *testing.T, name string, data []byte) {
 	if err != nil || !h.jpeg.progressive {
 		t.Fatalf("%s: header %+v, %v; want a progressive JPEG", name, h.jpeg, err)
 	}
-	strips, ok := newJPEGStrips(data, h.jpeg)
+	strips, ok := newJPEGStrips(data, h.jpeg, image.Point{})
 	if !ok {
 		t.Fatalf("%s: progressive strips refused the file", name)
 	}
@@ -230,10 +275,11 @@ func checkProgressiveStrips(t *testing.T, name string, data []byte) {
 	compareRows(t, strips, planes)
 }
 
-// djpegPixels returns the RGB bytes djpeg decodes data to.
-func djpegPixels(t *testing.T, data []byte) []byte {
+// djpegPixels returns the RGB bytes djpeg decodes data to, with its
+// options args.
+func djpegPixels(t *testing.T, data []byte, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command("djpeg", "-ppm")
+	cmd := exec.Command("djpeg", append([]string{"-ppm"}, args...)...)
 	cmd.Stdin = bytes.NewReader(data)
 	out, err := cmd.Output()
 	if err != nil {
@@ -300,11 +346,76 @@ func TestProgressiveStripsLeaveOddFilesToGo(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if _, ok := newJPEGStrips(tc.data, h.jpeg); ok {
+		if _, ok := newJPEGStrips(tc.data, h.jpeg, image.Point{}); ok {
 			t.Errorf("%s: progressive strips accepted the file", tc.name)
 		}
 		if _, _, err := DecodeImage(tc.data, 0); (err == nil) != tc.decode {
 			t.Errorf("%s: DecodeImage error %v, want decoded %v", tc.name, err, tc.decode)
 		}
 	}
+}
+
+// TestDecodeInputsScaleLargeProgressivePhotos checks that Predict's inputs
+// of a progressive 10 or 12 MP photo come from a decode at half size, and
+// that they are those of the whole decode: 99.9% of the model input's
+// values and 99.5% of the display copy's within parityTolerance.
+func TestDecodeInputsScaleLargeProgressivePhotos(t *testing.T) {
+	t.Parallel()
+	requireJPEGTools(t)
+	for _, name := range []string{"clinical_smartphone_lesion_4032x3024_exif6_displayp3.jpeg",
+		"dermoscopy_10mp_3872x2592_no_jfif.jpg"} {
+		path := filepath.Join(imageDataDir(t, "images"), name)
+		data, err := exec.Command("jpegtran", "-progressive", "-copy", "all", path).Output()
+		if err != nil {
+			t.Fatalf("jpegtran: %v", err)
+		}
+		h, err := readHeader(data, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		full := image.Pt(h.info.Width, h.info.Height)
+		need := inputsMinSize(full, h.info.Orientation, Preprocess{}, 0)
+		strips, ok := newJPEGStrips(data, h.jpeg, need)
+		if w, ht := strips.size(); !ok || w != (h.jpeg.width+1)/2 || ht != (h.jpeg.height+1)/2 {
+			t.Fatalf("%s: strips %v, ok %v; want half of %dx%d", name, image.Pt(w, ht), ok,
+				h.jpeg.width, h.jpeg.height)
+		}
+
+		small, photo, size, ok := stripInputs(data, Preprocess{}, 0, 0)
+		if !ok || size != full {
+			t.Fatalf("%s: stripInputs ok %v, size %v; want %v", name, ok, size, full)
+		}
+		whole, _, err := DecodeImage(data, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		wantSmall, wantPhoto := resizeInputs(whole, full, Preprocess{}, 0)
+		if photo.Rect != wantPhoto.Rect {
+			t.Fatalf("%s: display copy %v, want %v", name, photo.Rect, wantPhoto.Rect)
+		}
+		for _, c := range []struct {
+			what      string
+			got, want *image.NRGBA
+			share     float64
+		}{{"model input", small, wantSmall, 0.999}, {"display copy", photo, wantPhoto, 0.995}} {
+			worst, share := compareRGB(rgbBytes(c.want), c.got)
+			if share < c.share {
+				t.Errorf("%s: %s differs from the whole decode's by up to %d, %.3f%% within %d",
+					name, c.what, worst, 100*share, parityTolerance)
+			}
+		}
+	}
+}
+
+// rgbBytes returns an image's RGB channels, row by row.
+func rgbBytes(img *image.NRGBA) []byte {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	out := make([]byte, 0, 3*w*h)
+	for y := range h {
+		row := img.Pix[y*img.Stride:]
+		for x := range w {
+			out = append(out, row[4*x:4*x+3]...)
+		}
+	}
+	return out
 }

@@ -9,9 +9,18 @@ type scan struct {
 	ss, se, ah, al int
 }
 
-// blockCoder decodes one block's part of a scan into coef; pred is the
-// component's DC predictor.
-type blockCoder func(r *bitReader, s *scan, coef []int16, pred *int32, dc, ac *huffTable) error
+// coefBlock is where one block's coefficients are kept: vals holds those
+// the decoder keeps (see progressiveDecoder.slot), and bit k of nonZero
+// says whether the coefficient at zigzag index k, not kept, is non-zero,
+// which refinement scans need to know.
+type coefBlock struct {
+	vals    []int16
+	nonZero *uint64
+}
+
+// blockCoder decodes one block's part of a scan; pred is the component's DC
+// predictor.
+type blockCoder func(r *bitReader, s *scan, b coefBlock, pred *int32, dc, ac *huffTable) error
 
 // coder picks the block decoder for the scan's kind (T.81 G.1.2).
 func (d *progressiveDecoder) coder(s *scan) blockCoder {
@@ -38,8 +47,7 @@ func (d *progressiveDecoder) decodeScan(s *scan, data []byte) error {
 
 	visit := func(i, bx, by int) error {
 		c := &d.comps[s.comps[i]]
-		b := (by*c.across + bx) * 64
-		return code(r, s, c.coef[b:b+64:b+64], &preds[i], s.dc[i], s.ac[i])
+		return code(r, s, d.block(c, by*c.across+bx), &preds[i], s.dc[i], s.ac[i])
 	}
 	mcus, across := d.mxx*d.myy, d.mxx
 	if len(s.comps) == 1 {
@@ -74,29 +82,40 @@ func (d *progressiveDecoder) decodeScan(s *scan, data []byte) error {
 }
 
 // decodeDCFirst reads a DC difference and stores the DC value's high bits.
-func decodeDCFirst(r *bitReader, s *scan, coef []int16, pred *int32, dc, _ *huffTable) error {
+// The DC coefficient is always kept, in slot 0.
+func decodeDCFirst(r *bitReader, s *scan, b coefBlock, pred *int32, dc, _ *huffTable) error {
 	t, err := dc.decode(r)
 	if err != nil || t > 15 {
 		return errEntropy
 	}
 	diff, err := r.signed(uint(t))
 	*pred += diff
-	coef[0] = int16(*pred << s.al)
+	b.vals[0] = int16(*pred << s.al)
 	return err
 }
 
 // decodeDCRefine reads one more bit of the DC value.
-func decodeDCRefine(r *bitReader, s *scan, coef []int16, _ *int32, _, _ *huffTable) error {
+func decodeDCRefine(r *bitReader, s *scan, b coefBlock, _ *int32, _, _ *huffTable) error {
 	bit, err := r.bits(1)
 	if bit != 0 {
-		coef[0] |= 1 << s.al
+		b.vals[0] |= 1 << s.al
 	}
 	return err
 }
 
+// set stores v as the coefficient at zigzag index k, or only that it is
+// non-zero when the decoder does not keep it.
+func (d *progressiveDecoder) set(b coefBlock, k int, v int16) {
+	if i := d.slot[k]; i >= 0 {
+		b.vals[i] = v
+	} else if v != 0 {
+		*b.nonZero |= 1 << k
+	}
+}
+
 // decodeACFirst reads the high bits of the band's AC coefficients, or
 // counts down an end-of-band run.
-func (d *progressiveDecoder) decodeACFirst(r *bitReader, s *scan, coef []int16, _ *int32,
+func (d *progressiveDecoder) decodeACFirst(r *bitReader, s *scan, b coefBlock, _ *int32,
 	_, ac *huffTable) error {
 	if d.eobrun > 0 {
 		d.eobrun--
@@ -123,7 +142,7 @@ func (d *progressiveDecoder) decodeACFirst(r *bitReader, s *scan, coef []int16, 
 		if err != nil {
 			return err
 		}
-		coef[k] = int16(v << s.al)
+		d.set(b, k, int16(v<<s.al))
 	}
 	return nil
 }
@@ -140,7 +159,7 @@ func (d *progressiveDecoder) readEOBRun(r *bitReader, run, done int) error {
 // decodeACRefine reads one more bit of the band's AC coefficients: a
 // correction bit for each coefficient already non-zero and the sign of each
 // that becomes non-zero (T.81 G.1.2.3).
-func (d *progressiveDecoder) decodeACRefine(r *bitReader, s *scan, coef []int16, _ *int32,
+func (d *progressiveDecoder) decodeACRefine(r *bitReader, s *scan, b coefBlock, _ *int32,
 	_, ac *huffTable) error {
 	k := s.ss
 	if d.eobrun == 0 {
@@ -171,17 +190,17 @@ func (d *progressiveDecoder) decodeACRefine(r *bitReader, s *scan, coef []int16,
 			if d.eobrun > 0 {
 				break
 			}
-			if k, err = refineUntil(r, s, coef, k, run); err != nil {
+			if k, err = d.refineUntil(r, s, b, k, run); err != nil {
 				return err
 			}
 			if k > s.se {
 				return errEntropy
 			}
-			coef[k] = set
+			d.set(b, k, set)
 		}
 	}
 	if d.eobrun > 0 {
-		if _, err := refineUntil(r, s, coef, k, -1); err != nil {
+		if _, err := d.refineUntil(r, s, b, k, -1); err != nil {
 			return err
 		}
 		d.eobrun--
@@ -192,10 +211,17 @@ func (d *progressiveDecoder) decodeACRefine(r *bitReader, s *scan, coef []int16,
 // refineUntil reads the correction bits of the non-zero coefficients from
 // zigzag index k on, passing over zeros until it reaches the one after
 // zeros more, and returns that index. With zeros -1 it goes to the band's
-// end.
-func refineUntil(r *bitReader, s *scan, coef []int16, k, zeros int) (int, error) {
+// end. The bits of coefficients not kept are read and dropped.
+func (d *progressiveDecoder) refineUntil(r *bitReader, s *scan, b coefBlock, k,
+	zeros int) (int, error) {
 	for ; k <= s.se; k++ {
-		c := coef[k]
+		i := d.slot[k]
+		var c int16
+		if i >= 0 {
+			c = b.vals[i]
+		} else if *b.nonZero&(1<<k) != 0 {
+			c = 1
+		}
 		if c == 0 {
 			if zeros == 0 {
 				return k, nil
@@ -207,11 +233,11 @@ func refineUntil(r *bitReader, s *scan, coef []int16, k, zeros int) (int, error)
 		if err != nil {
 			return k, err
 		}
-		if bit != 0 && c&(1<<s.al) == 0 {
+		if i >= 0 && bit != 0 && c&(1<<s.al) == 0 {
 			if c >= 0 {
-				coef[k] = c + 1<<s.al
+				b.vals[i] = c + 1<<s.al
 			} else {
-				coef[k] = c - 1<<s.al
+				b.vals[i] = c - 1<<s.al
 			}
 		}
 	}

@@ -49,11 +49,13 @@ type jpegStrips struct {
 type errStripFailed struct{}
 
 // newJPEGStrips prepares the file for decoding in strips of about
-// stripRows rows. It returns ok false when the file does not allow it; the
-// caller then decodes the whole file, which also reports any error.
-func newJPEGStrips(data []byte, h jpegHeader) (*jpegStrips, bool) {
+// stripRows rows. A progressive file may be decoded scaled down, to no less
+// than minSize (see newProgressiveStrips). It returns ok false when the
+// file does not allow it; the caller then decodes the whole file, which
+// also reports any error.
+func newJPEGStrips(data []byte, h jpegHeader, minSize image.Point) (*jpegStrips, bool) {
 	if h.progressive {
-		return newProgressiveStrips(data, h)
+		return newProgressiveStrips(data, h, minSize)
 	}
 	return newRestartStrips(data, h)
 }

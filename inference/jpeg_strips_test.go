@@ -28,7 +28,7 @@ func TestDecodeJPEGStripsMatchesWholeDecode(t *testing.T) {
 				t.Fatalf("decoding: %v", err)
 			}
 			want, _ := planesOf(whole.(*image.YCbCr))
-			strips, ok := newJPEGStrips(data, h.jpeg)
+			strips, ok := newJPEGStrips(data, h.jpeg, image.Point{})
 			if !ok {
 				t.Fatalf("strip decoding refused a file with restart markers")
 			}
@@ -89,7 +89,7 @@ func TestDecodeJPEGStripsRefusesFilesWithoutRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the header: %v", err)
 	}
-	if _, ok := newJPEGStrips(data, h.jpeg); ok {
+	if _, ok := newJPEGStrips(data, h.jpeg, image.Point{}); ok {
 		t.Fatalf("strip decoding accepted a file without restart markers")
 	}
 }

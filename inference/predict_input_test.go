@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"image"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -102,7 +103,7 @@ func TestDecodeInputsReportsACorruptStrip(t *testing.T) {
 	for i := markers[mid] + 2; i < markers[mid+1]; i++ {
 		spoiled[i] = 0xfe
 	}
-	if _, ok := newJPEGStrips(spoiled, h.jpeg); !ok {
+	if _, ok := newJPEGStrips(spoiled, h.jpeg, image.Point{}); !ok {
 		t.Fatalf("the spoiled file no longer splits into strips; spoil a later interval")
 	}
 	_, _, _, err = decodeInputs(spoiled, Preprocess{}, 0, 0)
