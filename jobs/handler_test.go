@@ -37,7 +37,7 @@ func TestInputErrorFailsWithoutRetry(t *testing.T) {
 	if got := p.predictor.calls.Load(); got != 1 {
 		t.Fatalf("predictor called %d times, want 1", got)
 	}
-	if !p.uploadGone(t, pred.ID) {
+	if !p.uploadDropped(t, pred.ID) {
 		t.Fatalf("upload of %s still stored after the job failed", pred.ID)
 	}
 }

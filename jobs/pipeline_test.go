@@ -122,3 +122,18 @@ func (p *pipeline) uploadGone(t *testing.T, id string) bool {
 	_, err := p.store.Upload(context.Background(), id)
 	return errors.Is(err, ErrNotFound)
 }
+
+// uploadDropped waits up to 5 s for the upload of a finished prediction to
+// go: a failure is recorded first and the upload dropped after it.
+func (p *pipeline) uploadDropped(t *testing.T, id string) bool {
+	t.Helper()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.uploadGone(t, id) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
