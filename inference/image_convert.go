@@ -25,6 +25,8 @@ func toNRGBA(img image.Image) *image.NRGBA {
 		}
 	case *image.Gray:
 		return grayToNRGBA(src)
+	case *image.Gray16:
+		return gray16ToNRGBA(src)
 	case *image.Paletted:
 		return palettedToNRGBA(src)
 	}
@@ -57,6 +59,22 @@ func grayToNRGBA(src *image.Gray) *image.NRGBA {
 		out := dst.Pix[y*dst.Stride:]
 		for x := range r.Dx() {
 			v := in[x]
+			out[x*4], out[x*4+1], out[x*4+2], out[x*4+3] = v, v, v, 0xff
+		}
+	}
+	return dst
+}
+
+// gray16ToNRGBA keeps the high byte of each 16-bit sample, which is what
+// the colour model's conversion gives, without a colour value a pixel.
+func gray16ToNRGBA(src *image.Gray16) *image.NRGBA {
+	r := src.Rect
+	dst := image.NewNRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for y := range r.Dy() {
+		in := src.Pix[src.PixOffset(r.Min.X, r.Min.Y+y):]
+		out := dst.Pix[y*dst.Stride:]
+		for x := range r.Dx() {
+			v := in[2*x]
 			out[x*4], out[x*4+1], out[x*4+2], out[x*4+3] = v, v, v, 0xff
 		}
 	}

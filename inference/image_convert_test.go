@@ -21,6 +21,9 @@ func TestToNRGBACompositesOnWhite(t *testing.T) {
 	gray := image.NewGray(rect)
 	gray.SetGray(0, 0, color.Gray{200})
 	gray.SetGray(1, 0, color.Gray{255})
+	gray16 := image.NewGray16(rect)
+	gray16.SetGray16(0, 0, color.Gray16{200*256 + 255})
+	gray16.SetGray16(1, 0, color.Gray16{0xffff})
 	deep := image.NewRGBA64(rect)
 	deep.SetRGBA64(0, 0, color.RGBA64{200 * 257, 100 * 257, 50 * 257, 0xffff})
 	nycc := image.NewNYCbCrA(image.Rect(0, 0, 4, 2), image.YCbCrSubsampleRatio444)
@@ -40,6 +43,8 @@ func TestToNRGBACompositesOnWhite(t *testing.T) {
 		{"a transparent palette entry becomes white", pal,
 			color.NRGBA{200, 100, 50, 255}, color.NRGBA{255, 255, 255, 255}},
 		{"grey is spread to three channels", gray,
+			color.NRGBA{200, 200, 200, 255}, color.NRGBA{255, 255, 255, 255}},
+		{"16-bit grey keeps its high bytes", gray16,
 			color.NRGBA{200, 200, 200, 255}, color.NRGBA{255, 255, 255, 255}},
 		{"16-bit RGBA keeps its high bytes and transparent becomes white", deep,
 			color.NRGBA{200, 100, 50, 255}, color.NRGBA{255, 255, 255, 255}},

@@ -30,7 +30,10 @@ func DecodeImage(data []byte, maxPixels int) (image.Image, ImageInfo, error) {
 		return nil, h.info, err
 	}
 
-	px, err := decodePixels(data, h)
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	px, err := decodePixels(data, h, decodeBudget(maxPixels))
 	if err != nil {
 		return nil, h.info, err
 	}
@@ -39,8 +42,10 @@ func DecodeImage(data []byte, maxPixels int) (image.Image, ImageInfo, error) {
 
 // decodePixels runs the format's decoder and returns its pixels as stored,
 // not yet turned upright: a YCbCr JPEG's planes as they are, any other
-// image converted to NRGBA. A panic becomes an InputError.
-func decodePixels(data []byte, h header) (px storedPixels, err error) {
+// image converted to NRGBA. A progressive JPEG that DermQ's decoder finds
+// corrupt goes to Go's decoder only when that fits in budget bytes (Go's
+// holds twice and a half as much). A panic becomes an InputError.
+func decodePixels(data []byte, h header, budget int64) (px storedPixels, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			px, err = nil, corruptError(h.info.Format, fmt.Errorf("decoder panic: %v", r))
@@ -52,6 +57,9 @@ func decodePixels(data []byte, h header) (px storedPixels, err error) {
 			if planes, ok := strips.decodeAll(); ok {
 				return planes, nil
 			}
+		}
+		if h.jpeg.ownProgressive() && h.jpeg.goDecodeBytes() > budget {
+			return nil, corruptError(FormatJPEG, fmt.Errorf("progressive scans do not decode"))
 		}
 	}
 	decoded, err := decodeFormat(data, h)

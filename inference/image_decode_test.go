@@ -263,39 +263,3 @@ func TestDecodeImageAppliesACustomPixelLimit(t *testing.T) {
 		t.Fatalf("decoding at exactly the limit: %v", err)
 	}
 }
-
-// TestProgressiveJPEGsAreRefusedPastTheDecodeBudget gives every test JPEG a
-// pixel limit just above its size: a baseline JPEG (at most 4 bytes a pixel
-// to decode, for CMYK) passes, a progressive one (at least 5: Go's decoder
-// keeps 4-byte coefficients) is refused from its header, with a message
-// that says what to do.
-func TestProgressiveJPEGsAreRefusedPastTheDecodeBudget(t *testing.T) {
-	t.Parallel()
-	progressive := 0
-	for _, dir := range []string{"images", "awkward"} {
-		for _, path := range imageDataFiles(t, dir) {
-			data := readImageFile(t, path)
-			h, err := readHeader(data, 0)
-			if err != nil || h.info.Format != FormatJPEG {
-				continue
-			}
-
-			_, err = Inspect(data, h.info.Width*h.info.Height+1)
-			name := filepath.Base(path)
-			if !h.jpeg.progressive {
-				if err != nil {
-					t.Errorf("%s: baseline JPEG refused: %v", name, err)
-				}
-				continue
-			}
-			progressive++
-			checkInputError(t, err, CodeTooManyPixels, "baseline (non-progressive) JPEG")
-			if _, _, err := DecodeImage(data, h.info.Width*h.info.Height+1); err == nil {
-				t.Errorf("%s: DecodeImage decoded what Inspect refused", name)
-			}
-		}
-	}
-	if progressive == 0 {
-		t.Fatalf("no progressive JPEG in the test data")
-	}
-}

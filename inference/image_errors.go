@@ -55,13 +55,12 @@ func tooManyPixelsError(width, height, maxPixels int) *InputError {
 
 // decodeMemoryError says that an image needs more memory to decode than the
 // budget, and what to do about it.
-func decodeMemoryError(info ImageInfo, need, budget int64) *InputError {
+func decodeMemoryError(info ImageInfo, cost decodeCost, budget int64) *InputError {
 	return &InputError{
 		Code: CodeTooManyPixels,
-		Message: fmt.Sprintf("this progressive JPEG (%dx%d) needs about %.0f MB to decode, "+
-			"more than the %.0f MB allowed for one image; save it as a baseline "+
-			"(non-progressive) JPEG or at a smaller size", info.Width, info.Height,
-			math.Ceil(float64(need)/1e6), float64(budget)/1e6),
+		Message: fmt.Sprintf("this %s (%dx%d) needs about %.0f MB to decode, "+
+			"more than the %.0f MB allowed for one image; %s", cost.what, info.Width,
+			info.Height, math.Ceil(float64(cost.bytes)/1e6), float64(budget)/1e6, cost.advice),
 	}
 }
 

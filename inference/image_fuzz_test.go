@@ -9,6 +9,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -47,19 +48,27 @@ func FuzzDecodeImage(f *testing.F) {
 }
 
 // checkFuzzedInputs expects decodeInputs to fail where DecodeImage failed
-// and otherwise to make a whole tensor and a display copy of the right size.
+// and otherwise to make a whole tensor and a display copy of the right size:
+// with the default input size, and with one so small that a progressive
+// JPEG of 48 pixels or more a side is decoded scaled down.
 func checkFuzzedInputs(t *testing.T, data []byte, info ImageInfo, decodeErr error) {
-	const side = 64
-	tensor, photo, _, err := decodeInputs(data, Preprocess{}, fuzzMaxPixels, side)
-	if (err == nil) != (decodeErr == nil) {
-		t.Fatalf("decodeInputs gives error %v, DecodeImage %v", err, decodeErr)
-	}
-	if err != nil {
-		return
-	}
-	want := displaySize(image.Pt(info.Width, info.Height), side)
-	if len(tensor) != 3*defaultInputSize*defaultInputSize || photo.Rect.Size() != want {
-		t.Fatalf("tensor of %d values, display copy %v, want %v", len(tensor), photo.Rect, want)
+	for _, c := range []struct {
+		prep Preprocess
+		side int
+	}{{Preprocess{}, 64}, {Preprocess{Width: 16, Height: 16}, 8}} {
+		tensor, photo, _, err := decodeInputs(data, c.prep, fuzzMaxPixels, c.side)
+		if (err == nil) != (decodeErr == nil) {
+			t.Fatalf("decodeInputs gives error %v, DecodeImage %v", err, decodeErr)
+		}
+		if err != nil {
+			return
+		}
+		p := c.prep.withDefaults()
+		want := displaySize(image.Pt(info.Width, info.Height), c.side)
+		if len(tensor) != 3*p.Width*p.Height || photo.Rect.Size() != want {
+			t.Fatalf("tensor of %d values, display copy %v, want %v", len(tensor),
+				photo.Rect, want)
+		}
 	}
 }
 
@@ -83,11 +92,34 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	}
 	seeds := [][]byte{jpg.Bytes(), pngData.Bytes(), gifData.Bytes(),
 		spliceEXIF(jpg.Bytes(), exifWithOrientation(binary.BigEndian, 6))}
+	seeds = append(seeds, progressiveSeeds(f)...)
 	seeds = append(seeds, readImageFile(f, filepath.Join(imageDataDir(f, "images"),
 		"clinical_common_mole_baseline_428x285.jpg")))
 	for _, name := range []string{"webp_lossy_with_alpha_vp8x.webp",
 		"png_palette_with_trns_64x64.png", "jpeg_grayscale_1component_300x200.jpg"} {
 		seeds = append(seeds, readImageFile(f, filepath.Join(imageDataDir(f, "awkward"), name)))
+	}
+	return seeds
+}
+
+// progressiveSeeds rewrites a 64x48 JPEG as progressive JPEGs, plain and
+// with restart markers, when jpegtran is there (CI installs it).
+func progressiveSeeds(f *testing.F) [][]byte {
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 48))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i*i/5 + i/64)
+	}
+	var base bytes.Buffer
+	if err := jpeg.Encode(&base, img, &jpeg.Options{Quality: 90}); err != nil {
+		f.Fatalf("encoding JPEG: %v", err)
+	}
+	var seeds [][]byte
+	for _, args := range [][]string{{"-progressive"}, {"-progressive", "-restart", "2B"}} {
+		cmd := exec.Command("jpegtran", args...)
+		cmd.Stdin = bytes.NewReader(base.Bytes())
+		if out, err := cmd.Output(); err == nil {
+			seeds = append(seeds, out)
+		}
 	}
 	return seeds
 }

@@ -48,11 +48,22 @@ func gifHeader(data []byte) (ImageInfo, error) {
 	return info, checkGIFFirstFrame(data, info.Width, info.Height)
 }
 
+// webpFrame is what the decoder's memory depends on: a lossless frame, or a
+// lossy one with an alpha channel.
+type webpFrame struct{ lossless, alpha bool }
+
 // webpHeader walks the RIFF chunks: the frame chunk (VP8 or VP8L) gives the
-// size the decoder will allocate, VP8X the canvas, EXIF the orientation.
-// Animation is refused here, before any decoding.
-func webpHeader(data []byte) (ImageInfo, error) {
-	info := ImageInfo{Format: FormatWebP, Orientation: 1}
+// size the decoder will allocate and its kind, VP8X the canvas and whether
+// there is alpha, EXIF the orientation. Animation is refused here, before
+// any decoding.
+func webpHeader(data []byte) (ImageInfo, webpFrame, error) {
+	info, frame := ImageInfo{Format: FormatWebP, Orientation: 1}, webpFrame{}
+	info, err := webpChunks(data, info, &frame)
+	return info, frame, err
+}
+
+// webpChunks does webpHeader's walk, noting the frame's kind in frame.
+func webpChunks(data []byte, info ImageInfo, frame *webpFrame) (ImageInfo, error) {
 	canvasW, canvasH := 0, 0
 	for pos := 12; pos+8 <= len(data); {
 		fourCC, size := string(data[pos:pos+4]), int64(le32(data[pos+4:]))
@@ -71,6 +82,9 @@ func webpHeader(data []byte) (ImageInfo, error) {
 					"upload a still image (JPEG or PNG)")
 			}
 			canvasW, canvasH = le24(body[4:])+1, le24(body[7:])+1
+			frame.alpha = frame.alpha || body[0]&0x10 != 0
+		case "ALPH":
+			frame.alpha = true
 		case "ANIM", "ANMF":
 			return info, unsupportedFeatureError("WebP", "animated WebP",
 				"upload a still image (JPEG or PNG)")
@@ -82,6 +96,7 @@ func webpHeader(data []byte) (ImageInfo, error) {
 				return info, err
 			}
 			info.Width, info.Height = w, h
+			frame.lossless = fourCC == "VP8L"
 		}
 		pos = int(end + end&1)
 	}

@@ -3,9 +3,10 @@ package inference
 import "image"
 
 // decodedToNRGBA converts a decoder's result to an opaque *image.NRGBA as
-// toNRGBA does, but reuses the pixels of an 8-bit RGBA or NRGBA image in
-// place: the caller owns a freshly decoded image, and a 50-megapixel photo
-// must not be held twice (200 MB each) on a small host.
+// toNRGBA does, but reuses the pixels of an RGBA or NRGBA image, 8 or 16
+// bits a channel, in place: the caller owns a freshly decoded image, and a
+// 50-megapixel photo must not be held twice (200 MB each, or 400 and 200
+// for 16 bits) on a small host.
 func decodedToNRGBA(img image.Image) *image.NRGBA {
 	switch src := img.(type) {
 	case *image.RGBA:
@@ -18,8 +19,41 @@ func decodedToNRGBA(img image.Image) *image.NRGBA {
 			straightOnWhite(src.Pix)
 			return src
 		}
+	case *image.RGBA64:
+		if whole(src.Rect, src.Stride/2) {
+			return narrowOnWhite(src.Pix, src.Rect, true)
+		}
+	case *image.NRGBA64:
+		if whole(src.Rect, src.Stride/2) {
+			return narrowOnWhite(src.Pix, src.Rect, false)
+		}
 	}
 	return toNRGBA(img)
+}
+
+// narrowOnWhite turns 16-bit RGBA pixels (8 bytes, big-endian) into 8-bit
+// ones in the first half of the same buffer, composited on white with the
+// arithmetic genericToNRGBA applies through their colour model; premultiplied
+// says whether the colour is already multiplied by alpha. Pixels go in
+// order, each read whole before its narrow form overwrites the bytes of
+// those already done.
+func narrowOnWhite(pix []byte, r image.Rectangle, premultiplied bool) *image.NRGBA {
+	n := r.Dx() * r.Dy()
+	for i := range n {
+		p := pix[8*i : 8*i+8 : 8*i+8]
+		cr := uint32(p[0])<<8 | uint32(p[1])
+		cg := uint32(p[2])<<8 | uint32(p[3])
+		cb := uint32(p[4])<<8 | uint32(p[5])
+		ca := uint32(p[6])<<8 | uint32(p[7])
+		if !premultiplied {
+			cr, cg, cb = cr*ca/0xffff, cg*ca/0xffff, cb*ca/0xffff
+		}
+		white := 0xffff - ca
+		q := pix[4*i : 4*i+4 : 4*i+4]
+		q[0], q[1], q[2], q[3] = uint8((cr+white)>>8), uint8((cg+white)>>8),
+			uint8((cb+white)>>8), 0xff
+	}
+	return &image.NRGBA{Pix: pix[:4*n], Stride: 4 * r.Dx(), Rect: r}
 }
 
 // whole reports whether pixels of rectangle r with stride hold nothing but

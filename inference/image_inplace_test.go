@@ -8,8 +8,8 @@ import (
 )
 
 // TestInPlaceConversionEqualsTheCopy checks that converting a decoded RGBA
-// or NRGBA image in place gives the pixels of the copying conversion, and
-// really reuses the decoder's pixels.
+// or NRGBA image, 8 or 16 bits a channel, in place gives the pixels of the
+// copying conversion, and really reuses the decoder's pixels.
 func TestInPlaceConversionEqualsTheCopy(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -29,8 +29,24 @@ func TestInPlaceConversionEqualsTheCopy(t *testing.T) {
 		}
 	}
 
+	straight16 := image.NewNRGBA64(r)
+	premultiplied16 := image.NewRGBA64(r)
+	for i := 0; i < len(straight16.Pix); i += 8 {
+		a := uint16(rng.IntN(0x10000))
+		if i%24 == 0 {
+			a = 0xffff
+		}
+		put16(straight16.Pix[i+6:], a)
+		put16(premultiplied16.Pix[i+6:], a)
+		for c := range 3 {
+			put16(straight16.Pix[i+2*c:], uint16(rng.IntN(0x10000)))
+			put16(premultiplied16.Pix[i+2*c:], uint16(rng.IntN(int(a)+1)))
+		}
+	}
+
 	for name, img := range map[string]image.Image{
 		"nrgba": straight, "rgba": premultiplied,
+		"nrgba64": straight16, "rgba64": premultiplied16,
 	} {
 		want := genericToNRGBA(img)
 		first := &pixelsOf(img)[0]
@@ -50,6 +66,12 @@ func pixelsOf(img image.Image) []byte {
 		return src.Pix
 	case *image.NRGBA:
 		return src.Pix
+	case *image.RGBA64:
+		return src.Pix
+	case *image.NRGBA64:
+		return src.Pix
 	}
 	return nil
 }
+
+func put16(b []byte, v uint16) { b[0], b[1] = byte(v>>8), byte(v) }

@@ -17,19 +17,22 @@ type ImageInfo struct {
 // Inspect reads only the header of an encoded image: its format, its size
 // and its EXIF orientation. It never allocates the pixels, so it is cheap
 // enough to vet an upload before storing it. Images with more than maxPixels
-// pixels are refused (DefaultMaxPixels when maxPixels <= 0), and so is a
-// progressive JPEG that needs more memory to decode than 4 bytes for each
-// of those pixels. Every problem with the data is an *InputError.
+// pixels are refused (DefaultMaxPixels when maxPixels <= 0), and so is an
+// image whose decoding would take more memory than 6 bytes for each of
+// those pixels (estimateDecode): a 16-bit PNG, a lossless WebP or a
+// progressive JPEG left to Go's decoder, say, of a size an 8-bit photo may
+// have. Every problem with the data is an *InputError.
 func Inspect(data []byte, maxPixels int) (ImageInfo, error) {
 	h, err := readHeader(data, maxPixels)
 	return h.info, err
 }
 
-// header is an image's ImageInfo plus, for JPEG, the markers the decoder
-// uses.
+// header is an image's ImageInfo plus what the decoders and the memory
+// estimate need: for JPEG the markers, for WebP the frame's kind.
 type header struct {
 	info ImageInfo
 	jpeg jpegHeader
+	webp webpFrame
 }
 
 // readHeader sniffs the format, reads the header and applies the pixel limit.
@@ -53,7 +56,7 @@ func readHeader(data []byte, maxPixels int) (header, error) {
 	case FormatGIF:
 		h.info, err = gifHeader(data)
 	case FormatWebP:
-		h.info, err = webpHeader(data)
+		h.info, h.webp, err = webpHeader(data)
 	}
 	if err != nil {
 		return h, err
@@ -68,13 +71,8 @@ func readHeader(data []byte, maxPixels int) (header, error) {
 	if int64(h.info.Width)*int64(h.info.Height) > int64(maxPixels) {
 		return h, tooManyPixelsError(h.info.Width, h.info.Height, maxPixels)
 	}
-	if h.jpeg.progressive && h.jpeg.decodeBytes() > decodeBudget(maxPixels) {
-		return h, decodeMemoryError(h.info, h.jpeg.decodeBytes(), decodeBudget(maxPixels))
+	if cost := estimateDecode(h, data); cost.bytes > decodeBudget(maxPixels) {
+		return h, decodeMemoryError(h.info, cost, decodeBudget(maxPixels))
 	}
 	return h, nil
 }
-
-// decodeBudget is the most memory a progressive JPEG may take to decode:
-// what an image of maxPixels pixels takes as RGBA, which is what a PNG of
-// that size needs (other JPEGs need at most that).
-func decodeBudget(maxPixels int) int64 { return 4 * int64(maxPixels) }

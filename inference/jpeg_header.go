@@ -3,6 +3,7 @@ package inference
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"image/jpeg"
 )
 
@@ -16,8 +17,14 @@ type jpegHeader struct {
 	// sofStart and scanStart are offsets of the SOF segment's marker and of
 	// the first byte after the first SOS segment.
 	sofStart, scanStart int
-	// hSamp and vSamp are the components' sampling factors.
+	// hSamp and vSamp are the components' sampling factors, ids their
+	// identifiers.
 	hSamp, vSamp [4]int
+	ids          [4]byte
+	// jfif, adobe and transform are what the APP0 and APP14 segments say
+	// about the colour model.
+	jfif, adobe bool
+	transform   byte
 }
 
 // JPEG markers DermQ looks at.
@@ -71,6 +78,11 @@ func readJPEGHeader(data []byte) (jpegHeader, error) {
 		case marker == markerAPP1 && !sawEXIF && bytes.HasPrefix(payload, exifHeader):
 			sawEXIF = true
 			h.orientation = exifOrientation(payload)
+		case marker == markerAPP0 && bytes.HasPrefix(payload, []byte("JFIF\x00")):
+			h.jfif = true
+		case marker == markerAPP14 && bytes.HasPrefix(payload, []byte("Adobe")) &&
+			len(payload) >= 12:
+			h.adobe, h.transform = true, payload[11]
 		}
 	}
 }
@@ -151,10 +163,53 @@ func (h *jpegHeader) readSOF(marker byte, payload []byte) error {
 		return corruptError(FormatJPEG, fmt.Errorf("short frame header"))
 	}
 	for i := range h.components {
+		h.ids[i] = payload[6+3*i]
 		sampling := payload[6+3*i+1]
 		h.hSamp[i], h.vSamp[i] = int(sampling>>4), int(sampling&0x0f)
 	}
 	return nil
+}
+
+// isRGB reports whether three components are R, G and B rather than YCbCr,
+// by the rules Go's decoder uses: a JFIF file is YCbCr; an Adobe segment
+// says which with its transform flag; otherwise component ids 'R', 'G', 'B'
+// mean RGB.
+func (h jpegHeader) isRGB() bool {
+	switch {
+	case h.jfif:
+		return false
+	case h.adobe:
+		return h.transform == 0
+	}
+	return h.ids[0] == 'R' && h.ids[1] == 'G' && h.ids[2] == 'B'
+}
+
+// ownSubsampling returns the chroma subsampling, as Go's decoder names it,
+// of a 3-component frame DermQ's progressive decoder reads: luma has the
+// largest sampling factors (vertically 1 or 2), both chroma components have
+// the same, and each of them is 1 or the largest, where every rule for
+// which blocks a scan visits agrees.
+func (h jpegHeader) ownSubsampling() (image.YCbCrSubsampleRatio, bool) {
+	hMax, vMax := max(h.hSamp[0], h.hSamp[1], h.hSamp[2]), max(h.vSamp[0], h.vSamp[1], h.vSamp[2])
+	hy, vy, hc, vc := h.hSamp[0], h.vSamp[0], h.hSamp[1], h.vSamp[1]
+	if h.components != 3 || hy != hMax || vy != vMax || vy > 2 || hc != h.hSamp[2] ||
+		vc != h.vSamp[2] || (hc != 1 && hc != hMax) || (vc != 1 && vc != vMax) {
+		return 0, false
+	}
+	ratios := map[[2]int]image.YCbCrSubsampleRatio{
+		{1, 1}: image.YCbCrSubsampleRatio444, {1, 2}: image.YCbCrSubsampleRatio440,
+		{2, 1}: image.YCbCrSubsampleRatio422, {2, 2}: image.YCbCrSubsampleRatio420,
+		{4, 1}: image.YCbCrSubsampleRatio411, {4, 2}: image.YCbCrSubsampleRatio410,
+	}
+	ratio, ok := ratios[[2]int{hy / hc, vy / vc}]
+	return ratio, ok
+}
+
+// ownProgressive reports whether DermQ's progressive decoder reads the
+// frame: a progressive YCbCr frame with a sampling it handles.
+func (h jpegHeader) ownProgressive() bool {
+	_, ok := h.ownSubsampling()
+	return h.progressive && ok && !h.isRGB()
 }
 
 // checkSOFType refuses the frame types Go's decoder cannot read, naming them.
@@ -192,21 +247,35 @@ func (h *jpegHeader) checkScanCount(data []byte) error {
 	return nil
 }
 
-// decodeBytes estimates the memory Go's image/jpeg takes to decode the
-// image: a byte for each sample of its planes, padded to whole MCUs, and
-// for a progressive image 4 more for each sample's DCT coefficient, all
-// held until the last scan.
-func (h jpegHeader) decodeBytes() int64 {
+// samples counts the samples of the image's planes, padded to whole MCUs.
+func (h jpegHeader) samples() int64 {
 	_, _, across, down := h.mcuSize()
 	blocks := int64(0)
 	for i := range h.components {
 		blocks += int64(across*h.hSamp[i]) * int64(down*h.vSamp[i])
 	}
-	perSample := int64(1)
+	return blocks * 64
+}
+
+// goDecodeBytes estimates the memory Go's image/jpeg takes to decode the
+// image: a byte for each sample of its planes and, for a progressive image,
+// 4 more for each sample's DCT coefficient, all held until the last scan.
+func (h jpegHeader) goDecodeBytes() int64 {
 	if h.progressive {
-		perSample += 4
+		return 5 * h.samples()
 	}
-	return blocks * 64 * perSample
+	return h.samples()
+}
+
+// decodeBytes estimates the memory decoding the image takes: Go's decoder's
+// (goDecodeBytes), or for a progressive frame DermQ's own decoder reads, 2
+// bytes for each sample's coefficient and 1 for its planes, all held when
+// the image is decoded whole (Predict's scaled decode holds far less).
+func (h jpegHeader) decodeBytes() int64 {
+	if h.ownProgressive() {
+		return 3 * h.samples()
+	}
+	return h.goDecodeBytes()
 }
 
 // checkJPEGFrame has Go's decoder read the frame header as it does when it

@@ -10,11 +10,11 @@ import (
 // photo. DermQ decodes a progressive YCbCr JPEG's scans itself into 2-byte
 // coefficients and transforms them to planes a strip of rows at a time,
 // which puts the same photo under 40 MB. When the photo is only to be
-// scaled down (Predict's inputs), it keeps only the low frequencies a
-// smaller decode needs, as libjpeg's scaled decoding does: a quarter of
-// them for half the size, 11 MB for the same photo. Anything it does not
-// expect (another colour model, an unusual sampling, corrupt data) is left
-// to Go's decoder, which decodes it or reports the problem.
+// scaled down (Predict's inputs), it keeps only each block's low
+// frequencies and decodes it at half size or less: a quarter of the
+// coefficients for half the size, 11 MB for the same photo. Anything it
+// does not expect (another colour model, an unusual sampling, corrupt data)
+// is left to Go's decoder, which decodes it or reports the problem.
 
 // progComponent is one colour component of a progressive frame.
 type progComponent struct {
@@ -47,23 +47,23 @@ type progressiveDecoder struct {
 	// block (8: all of them), and so the side of the block's samples in
 	// the planes; slot maps a zigzag index to its place in the corner,
 	// row by row, or -1.
-	keep    int
-	slot    [64]int
+	keep int
+	slot [64]int
+	// discard stands in for a block's nonZero word when all are kept; it
+	// is never written then.
 	discard uint64
-	// jfif, adobe and transform are what the APP0 and APP14 segments say
-	// about the colour model.
-	jfif, adobe bool
-	transform   byte
+	// ratio is the frame's chroma subsampling.
+	ratio image.YCbCrSubsampleRatio
 }
 
-// newProgressiveStrips decodes every scan of a progressive 3-component
-// JPEG and returns strips made from the coefficients, or ok false for a
-// file to leave to Go's decoder. The strips are the photo scaled down by
+// newProgressiveStrips decodes every scan of a progressive JPEG that
+// jpegHeader.ownProgressive accepts and returns strips made from the
+// coefficients, or ok false for a file to leave to Go's decoder. The strips are the photo scaled down by
 // 2, 4 or 8 when it stays at least minSize that way (a zero minSize keeps
 // the full size).
 func newProgressiveStrips(data []byte, h jpegHeader, minSize image.Point) (s *jpegStrips,
 	ok bool) {
-	if h.components != 3 {
+	if !h.ownProgressive() {
 		return nil, false
 	}
 	defer func() {
@@ -73,6 +73,7 @@ func newProgressiveStrips(data []byte, h jpegHeader, minSize image.Point) (s *jp
 	}()
 
 	d := &progressiveDecoder{}
+	d.ratio, _ = h.ownSubsampling()
 	d.setKeep(h.width, h.height, minSize)
 	if err := d.decodeFile(data); err != nil {
 		return nil, false
@@ -159,10 +160,6 @@ func (d *progressiveDecoder) segment(marker byte, payload []byte) error {
 			return errEntropy
 		}
 		d.restart = be16(payload)
-	case marker == markerAPP0 && bytes.HasPrefix(payload, []byte("JFIF\x00")):
-		d.jfif = true
-	case marker == markerAPP14 && bytes.HasPrefix(payload, []byte("Adobe")) && len(payload) >= 12:
-		d.adobe, d.transform = true, payload[11]
 	}
 	return nil
 }
@@ -324,15 +321,9 @@ func scanEnd(data []byte, pos int) int {
 	return len(data)
 }
 
-// strips checks that the frame is one Go's decoder would give as YCbCr
-// planes with a subsampling DermQ converts, and returns strips of whole MCU
-// rows made from the coefficients.
+// strips returns strips of whole MCU rows made from the coefficients.
 func (d *progressiveDecoder) strips() (*jpegStrips, bool) {
-	ratio, ok := d.subsampling()
-	if !ok || d.isRGB() {
-		return nil, false
-	}
-	hf, vf, ok := subsampleFactors(ratio)
+	hf, vf, ok := subsampleFactors(d.ratio)
 	if !ok {
 		return nil, false
 	}
@@ -340,48 +331,20 @@ func (d *progressiveDecoder) strips() (*jpegStrips, bool) {
 	width, height := scaledSide(d.width, d.keep), scaledSide(d.height, d.keep)
 	mcuH := d.keep * d.vMax
 	per := max(1, stripRows/mcuH)
-	s := &jpegStrips{width: width, height: height, ratio: ratio, hFactor: hf, vFactor: vf}
+	s := &jpegStrips{width: width, height: height, ratio: d.ratio, hFactor: hf, vFactor: vf}
 	for m := 0; m < d.myy; m += per {
 		top := m * mcuH
 		s.strips = append(s.strips, pixelStrip{top: top, height: min(top+per*mcuH, height) - top})
 	}
-	s.make = func(k int, spare *image.YCbCr) *image.YCbCr {
+	s.make = func(k int, spare *image.YCbCr) (img *image.YCbCr) {
+		defer func() {
+			if recover() != nil {
+				img = nil
+			}
+		}()
 		return d.strip(k*per, min(k*per+per, d.myy), s.strips[k], spare)
 	}
 	return s, true
-}
-
-// subsampling returns the frame's chroma subsampling as Go's decoder names
-// it. It accepts only frames where luma has the largest sampling factors,
-// both chroma components have the same, and each of them is 1 or the
-// largest: there every rule for which blocks a scan visits agrees.
-func (d *progressiveDecoder) subsampling() (image.YCbCrSubsampleRatio, bool) {
-	y, cb, cr := d.comps[0], d.comps[1], d.comps[2]
-	if y.h != d.hMax || y.v != d.vMax || y.v > 2 || cb.h != cr.h || cb.v != cr.v ||
-		(cb.h != 1 && cb.h != d.hMax) || (cb.v != 1 && cb.v != d.vMax) {
-		return 0, false
-	}
-	ratios := map[[2]int]image.YCbCrSubsampleRatio{
-		{1, 1}: image.YCbCrSubsampleRatio444, {1, 2}: image.YCbCrSubsampleRatio440,
-		{2, 1}: image.YCbCrSubsampleRatio422, {2, 2}: image.YCbCrSubsampleRatio420,
-		{4, 1}: image.YCbCrSubsampleRatio411, {4, 2}: image.YCbCrSubsampleRatio410,
-	}
-	ratio, ok := ratios[[2]int{y.h / cb.h, y.v / cb.v}]
-	return ratio, ok
-}
-
-// isRGB reports whether the three components are R, G and B rather than
-// YCbCr, by the rules Go's decoder uses: a JFIF file is YCbCr; an Adobe
-// segment says which with its transform flag; otherwise component ids 'R',
-// 'G', 'B' mean RGB.
-func (d *progressiveDecoder) isRGB() bool {
-	switch {
-	case d.jfif:
-		return false
-	case d.adobe:
-		return d.transform == 0
-	}
-	return d.comps[0].id == 'R' && d.comps[1].id == 'G' && d.comps[2].id == 'B'
 }
 
 // strip transforms the blocks of MCU rows [m0, m1) into planes, in spare's
@@ -393,7 +356,7 @@ func (d *progressiveDecoder) strip(m0, m1 int, rows pixelStrip, spare *image.YCb
 		YStride: n * y.across, CStride: n * cb.across,
 		Rect: image.Rect(0, 0, scaledSide(d.width, n), rows.height),
 	}
-	img.SubsampleRatio, _ = d.subsampling()
+	img.SubsampleRatio = d.ratio
 	if spare == nil {
 		spare = &image.YCbCr{}
 	}
