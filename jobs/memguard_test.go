@@ -203,7 +203,7 @@ func TestGuardConfig(t *testing.T) {
 		t.Parallel()
 
 		c := GuardConfig{}.withDefaults()
-		if c.MaxRSS != 400*MB || c.HardRSS != 480*MB || c.Interval != time.Second {
+		if c.MaxRSS != 400*MB || c.HardRSS != 480*MB || c.Interval != 250*time.Millisecond {
 			t.Fatalf("defaults = %+v", c)
 		}
 	})
