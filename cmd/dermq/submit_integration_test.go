@@ -90,6 +90,25 @@ func TestSubmitFolderSurvivesInterruption(t *testing.T) {
 		hook.checkOnce(t, batchOf(t, out))
 	})
 
+	t.Run("an image added after the batch was sealed is refused, not lost", func(t *testing.T) {
+		photo := filepath.Join(repoRoot(t), "..", "shared", "data", "images",
+			"dermoscopy_isic_0000001_1022x767.jpg")
+		data, err := os.ReadFile(photo)
+		if err != nil {
+			t.Fatalf("reading %s: %v", photo, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "late.jpg"), data, 0o644); err != nil {
+			t.Fatalf("adding an image: %v", err)
+		}
+		output, err := exec.Command(bin, args...).CombinedOutput()
+		if code := exitCode(t, err); code != 1 || !strings.Contains(string(output), "late.jpg") ||
+			!strings.Contains(string(output), "another --out") {
+			t.Fatalf("exit code %d, output:\n%s\nwant 1 and a message naming late.jpg "+
+				"and saying to use another --out", code, output)
+		}
+		checkServerBatch(t, server, batchOf(t, out))
+	})
+
 	t.Run("only the worker loaded ONNX Runtime", func(t *testing.T) {
 		if mapsONNXRuntime(t, web.Process.Pid) {
 			t.Fatalf("dermq web (pid %d) has ONNX Runtime mapped", web.Process.Pid)

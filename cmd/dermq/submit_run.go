@@ -73,9 +73,14 @@ func (s *submission) run(ctx context.Context) error {
 			"not their name); nothing was submitted", s.cfg.Dir)
 	}
 
-	batch, err := s.ensureBatch(ctx)
+	batch, sealed, err := s.ensureBatch(ctx)
 	if err != nil {
 		return err
+	}
+	if pending := s.pending(scan.images); sealed && len(pending) > 0 {
+		return fmt.Errorf("batch %s in %s is sealed; %d images of %s are not in it "+
+			"(the first: %s); submit them with another --out", batch, s.cfg.Out,
+			len(pending), s.cfg.Dir, pending[0].rel)
 	}
 
 	if err := s.upload(ctx, batch, scan.images); err != nil {
@@ -130,15 +135,16 @@ func (s *submission) listFiles(what string, files []skippedFile) {
 	}
 }
 
-// ensureBatch resumes the batch named in the state file, or creates one.
-func (s *submission) ensureBatch(ctx context.Context) (string, error) {
+// ensureBatch resumes the batch named in the state file, or creates one,
+// and says whether the batch is sealed already.
+func (s *submission) ensureBatch(ctx context.Context) (string, bool, error) {
 	if h := s.state.batch(); h != nil {
 		return s.resume(ctx, h)
 	}
 
 	info, err := s.client.createBatch(ctx, s.cfg.Webhook)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 
 	err = s.state.record(stateRecord{
@@ -146,44 +152,50 @@ func (s *submission) ensureBatch(ctx context.Context) (string, error) {
 		Created: time.Now().UTC(),
 	})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	fmt.Fprintf(s.stderr, "created batch %s\n", info.ID)
 
-	return info.ID, nil
+	return info.ID, false, nil
 }
 
 // resume checks that the state file's batch is this folder's and still on
-// the server.
-func (s *submission) resume(ctx context.Context, h *stateRecord) (string, error) {
+// the server, and says whether it is sealed.
+func (s *submission) resume(ctx context.Context, h *stateRecord) (string, bool, error) {
 	if h.Dir != s.dir || h.Server != s.cfg.Server {
-		return "", fmt.Errorf("%s holds batch %s of %s on %s; choose another --out",
+		return "", false, fmt.Errorf("%s holds batch %s of %s on %s; choose another --out",
 			s.cfg.Out, h.Batch, h.Dir, h.Server)
 	}
 
-	_, err := s.client.getBatch(ctx, h.Batch, 0, "")
+	info, err := s.client.getBatch(ctx, h.Batch, 0, "")
 	var api *apiError
 	if errors.As(err, &api) && api.Status == http.StatusNotFound {
-		return "", fmt.Errorf("batch %s is no longer on the server (expired?); "+
+		return "", false, fmt.Errorf("batch %s is no longer on the server (expired?); "+
 			"choose another --out to start over", h.Batch)
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	fmt.Fprintf(s.stderr, "resuming batch %s\n", h.Batch)
 
-	return h.Batch, nil
+	return h.Batch, info.Status != "receiving", nil
 }
 
-// upload sends the images the state file does not list yet, then seals the
-// batch.
-func (s *submission) upload(ctx context.Context, batch string, images []localImage) error {
+// pending returns the images the state file does not list as uploaded.
+func (s *submission) pending(images []localImage) []localImage {
 	var pending []localImage
 	for _, img := range images {
 		if _, done := s.state.item(img.rel); !done {
 			pending = append(pending, img)
 		}
 	}
+	return pending
+}
+
+// upload sends the images the state file does not list yet, then seals the
+// batch.
+func (s *submission) upload(ctx context.Context, batch string, images []localImage) error {
+	pending := s.pending(images)
 
 	bar := newProgressBar(s.stderr, s.tty, "uploading ", len(images),
 		len(images)-len(pending))
