@@ -3,9 +3,11 @@ package inference
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -75,11 +77,36 @@ func CachedLibraryPath() (string, error) {
 
 // existingLibrary checks that a configured library path exists.
 func existingLibrary(path, source string) (string, error) {
-	if !isFile(path) {
-		return "", fmt.Errorf("%s names %s, which is not a file: %w", source, path,
-			ErrLibraryNotFound)
+	if err := CheckLibrary(path, source); err != nil {
+		return "", err
 	}
 	return path, nil
+}
+
+// CheckLibrary checks that path, which source (a setting's name) gave, is a
+// shared library file: it exists and, on Linux, starts as an ELF file does.
+// Loading anything else fails only at the first prediction; this catches
+// it at start. Its error wraps ErrLibraryNotFound.
+func CheckLibrary(path, source string) error {
+	if !isFile(path) {
+		return fmt.Errorf("%s names %s, which is not a file: %w", source, path,
+			ErrLibraryNotFound)
+	}
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s names %s, which cannot be read: %w (%w)", source, path, err,
+			ErrLibraryNotFound)
+	}
+	defer f.Close()
+	magic := make([]byte, 4)
+	if _, err := io.ReadFull(f, magic); err != nil || string(magic) != "\x7fELF" {
+		return fmt.Errorf("%s names %s, which is not a shared library (no ELF header): %w",
+			source, path, ErrLibraryNotFound)
+	}
+	return nil
 }
 
 // isFile reports whether path exists and is a regular file (or a link to one).

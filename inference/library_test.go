@@ -2,6 +2,7 @@ package inference
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,17 @@ func TestFindLibrary(t *testing.T) {
 		_, err := FindLibrary("/nonexistent/libonnxruntime.so.1")
 		if !errors.Is(err, ErrLibraryNotFound) || !strings.Contains(err.Error(), "fetch-runtime") {
 			t.Fatalf("got %v, want ErrLibraryNotFound with instructions", err)
+		}
+	})
+	t.Run("a file that is no shared library is refused before it is loaded", func(t *testing.T) {
+		text := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
+		err := os.WriteFile(text, []byte("root:x:0:0:root:/root:/bin/bash\n"), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = FindLibrary(text)
+		if !errors.Is(err, ErrLibraryNotFound) || !strings.Contains(err.Error(), "ELF") {
+			t.Fatalf("got %v, want ErrLibraryNotFound saying it is no shared library", err)
 		}
 	})
 	t.Run("the environment variable comes before the cache", func(t *testing.T) {

@@ -37,8 +37,10 @@ func (h *Handler) fail(ctx context.Context, log *slog.Logger, p *Prediction, err
 
 	log.Error("prediction failed after its last attempt", "attempt", p.Attempts, "error", err)
 	return errors.Join(err, h.markFailed(ctx, log, p.ID, ErrorInfo{
-		Code:    CodeInternal,
-		Message: fmt.Sprintf("The image could not be processed: %v", err),
+		Code: CodeInternal,
+		Message: fmt.Sprintf("The server could not process the image after %d attempts "+
+			"(an internal error, logged by the worker with prediction %s); try again later.",
+			p.Attempts, p.ID),
 	}))
 }
 

@@ -170,11 +170,11 @@ func newWorker(
 	return worker, nil
 }
 
-// ensureLibrary returns DERMQ_ORT_LIBRARY when set, else the cached ONNX
-// Runtime library, fetching it on first use.
+// ensureLibrary returns DERMQ_ORT_LIBRARY when set and a shared library,
+// else the cached ONNX Runtime library, fetching it on first use.
 func ensureLibrary(ctx context.Context, cfg *config, logger *slog.Logger) (string, error) {
 	if path := cfg.str("DERMQ_ORT_LIBRARY"); path != "" {
-		return path, nil
+		return path, inference.CheckLibrary(path, "DERMQ_ORT_LIBRARY")
 	}
 
 	path, err := inference.EnsureLibrary(ctx, logger)
