@@ -44,8 +44,16 @@ func unsupportedFeatureError(format, feature, advice string) *InputError {
 	}
 }
 
+// tooManyPixelsError refuses an image over the pixel limit. Its size in
+// megapixels is cut to a tenth, or to a hundredth when that would read as
+// the limit itself.
 func tooManyPixelsError(width, height, maxPixels int) *InputError {
 	megapixels := float64(width) * float64(height) / 1e6
+	if cut := math.Floor(megapixels*10) / 10; cut > float64(maxPixels)/1e6 {
+		megapixels = cut
+	} else {
+		megapixels = math.Ceil(megapixels*100) / 100
+	}
 	return &InputError{
 		Code: CodeTooManyPixels,
 		Message: fmt.Sprintf("image is %dx%d (%s megapixels), more than the %s megapixel limit",
@@ -64,12 +72,12 @@ func decodeMemoryError(info ImageInfo, cost decodeCost, budget int64) *InputErro
 	}
 }
 
-// formatMegapixels prints large numbers without decimals and small ones with
-// three significant digits, so a message reads "2500 megapixels" or "1.5
-// megapixels".
+// formatMegapixels prints large numbers to a hundredth at most, without
+// trailing zeros, and small ones with three significant digits, so a
+// message reads "2500 megapixels", "50.4 megapixels" or "1.5 megapixels".
 func formatMegapixels(mp float64) string {
 	if mp >= 10 {
-		return fmt.Sprintf("%.0f", mp)
+		return strconv.FormatFloat(math.Round(mp*100)/100, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(mp, 'g', 3, 64)
 }

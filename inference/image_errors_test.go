@@ -57,4 +57,14 @@ func TestTooManyPixelsMessage(t *testing.T) {
 	if got != want {
 		t.Fatalf("message %q, want %q", got, want)
 	}
+	got = tooManyPixelsError(7100, 7100, DefaultMaxPixels).Message
+	want = "image is 7100x7100 (50.4 megapixels), more than the 50 megapixel limit"
+	if got != want {
+		t.Fatalf("message %q, want %q", got, want)
+	}
+	got = tooManyPixelsError(7072, 7071, DefaultMaxPixels).Message
+	want = "image is 7072x7071 (50.01 megapixels), more than the 50 megapixel limit"
+	if got != want {
+		t.Fatalf("message %q, want %q", got, want)
+	}
 }
