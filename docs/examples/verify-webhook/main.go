@@ -70,13 +70,19 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var prediction struct {
+	// A batch event's body is the batch, which counts its images.
+	var event struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
+		Total  *int   `json:"total"`
 	}
-	_ = json.Unmarshal(body, &prediction)
-	fmt.Fprintf(rc.out, "verified %s: prediction %s is %s\n",
-		r.Header.Get("webhook-id"), prediction.ID, prediction.Status)
+	_ = json.Unmarshal(body, &event)
+	kind := "prediction"
+	if event.Total != nil {
+		kind = "batch"
+	}
+	fmt.Fprintf(rc.out, "verified %s: %s %s is %s\n",
+		r.Header.Get("webhook-id"), kind, event.ID, event.Status)
 	w.WriteHeader(http.StatusNoContent)
 }
 

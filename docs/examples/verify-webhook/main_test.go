@@ -32,15 +32,22 @@ func TestVerifyAcceptsTheSpecVector(t *testing.T) {
 // signedRequest signs body the way DermQ's webhook server does.
 func signedRequest(t *testing.T, secrets string, body []byte, at time.Time) *http.Request {
 	t.Helper()
+	return signedRequestWithID(t, secrets, "msg_example", body, at)
+}
+
+// signedRequestWithID signs a call as DermQ does, with webhook-id id.
+func signedRequestWithID(t *testing.T, secrets, id string, body []byte,
+	at time.Time) *http.Request {
+	t.Helper()
 
 	signer, err := jobs.ParseWebhookSecrets(secrets)
 	if err != nil {
 		t.Fatalf("ParseWebhookSecrets: %v", err)
 	}
 	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
-	r.Header.Set("webhook-id", "msg_example")
+	r.Header.Set("webhook-id", id)
 	r.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
-	r.Header.Set("webhook-signature", signer.Sign("msg_example", at.Unix(), body))
+	r.Header.Set("webhook-signature", signer.Sign(id, at.Unix(), body))
 	return r
 }
 
@@ -89,5 +96,13 @@ func TestReceiverHandlesDermQDeliveries(t *testing.T) {
 
 	if got := out.String(); got != "verified msg_example: prediction p1 is succeeded\n" {
 		t.Fatalf("printed %q", got)
+	}
+
+	out.Reset()
+	batch := []byte(`{"id":"b1","status":"completed","total":3,"ended":3}`)
+	rc.ServeHTTP(httptest.NewRecorder(),
+		signedRequestWithID(t, secret, "msg_batch", batch, time.Now()))
+	if got := out.String(); got != "verified msg_batch: batch b1 is completed\n" {
+		t.Fatalf("printed %q for a batch event", got)
 	}
 }
