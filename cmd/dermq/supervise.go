@@ -39,7 +39,7 @@ func superviseWorker(ctx context.Context, cfg *config, logger *slog.Logger) erro
 		Orphaned: func(ctx context.Context, job jobs.JobRef) error {
 			return jobs.ReleaseLease(ctx, rdb, job)
 		},
-		Logger: logger.With("process", "supervisor"),
+		Logger: logger.With("component", "supervisor"),
 	})
 	if err != nil {
 		return err

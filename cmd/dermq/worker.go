@@ -84,7 +84,8 @@ func runWorkerProcess(ctx context.Context, cfg *config, logger *slog.Logger) err
 
 	err = worker.Run(ctx, guard)
 	if errors.Is(err, jobs.ErrRecycle) {
-		return &exitCodeError{code: jobs.ExitRecycle, err: err}
+		// The guard logged why, with the figures.
+		return &exitCodeError{code: jobs.ExitRecycle}
 	}
 	return err
 }
