@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,5 +43,24 @@ func TestSubmitRefusesAFolderWithoutImages(t *testing.T) {
 	}
 	if n := requests.Load(); n != 0 {
 		t.Fatalf("the server got %d requests, want none", n)
+	}
+}
+
+// TestSubmitRefusesAFile: a file given for the folder is a usage error that
+// says what to do instead.
+func TestSubmitRefusesAFile(t *testing.T) {
+	t.Parallel()
+
+	file := filepath.Join(t.TempDir(), "photo.png")
+	if err := os.WriteFile(file, []byte("\x89PNG"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := submitConfig{Dir: file, Server: "http://127.0.0.1:1",
+		Out: filepath.Join(t.TempDir(), "out"), Concurrency: 1}
+	_, err := newSubmission(cfg, io.Discard, os.Stderr)
+	var coded *exitCodeError
+	if !errors.As(err, &coded) || coded.code != exitUsage ||
+		!strings.Contains(err.Error(), "takes a folder") {
+		t.Fatalf("newSubmission = %v, want a usage error saying it takes a folder", err)
 	}
 }

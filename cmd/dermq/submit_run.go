@@ -33,6 +33,12 @@ func newSubmission(cfg submitConfig, stdout io.Writer, stderr *os.File) (*submis
 	if err != nil {
 		return nil, err
 	}
+	if st, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("reading the folder to submit: %w", err)
+	} else if !st.IsDir() {
+		return nil, &exitCodeError{code: exitUsage, err: fmt.Errorf("%s is a file; dermq "+
+			"submit takes a folder (dermq predict takes single images)", cfg.Dir)}
+	}
 
 	client, err := newBatchClient(cfg.Server, cfg.Concurrency)
 	if err != nil {
