@@ -9,6 +9,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -102,8 +103,9 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	return seeds
 }
 
-// progressiveSeeds rewrites a 64x48 JPEG as progressive JPEGs, plain and
-// with restart markers, when jpegtran is there (CI installs it).
+// progressiveSeeds rewrites a 64x48 JPEG as progressive JPEGs, plain, with
+// restart markers and with every kind of scan (scanScript), when jpegtran
+// is there (CI installs it).
 func progressiveSeeds(f *testing.F) [][]byte {
 	img := image.NewNRGBA(image.Rect(0, 0, 64, 48))
 	for i := range img.Pix {
@@ -113,8 +115,13 @@ func progressiveSeeds(f *testing.F) [][]byte {
 	if err := jpeg.Encode(&base, img, &jpeg.Options{Quality: 90}); err != nil {
 		f.Fatalf("encoding JPEG: %v", err)
 	}
+	script := filepath.Join(f.TempDir(), "scans.txt")
+	if err := os.WriteFile(script, []byte(scanScript), 0o600); err != nil {
+		f.Fatalf("writing the scan script: %v", err)
+	}
 	var seeds [][]byte
-	for _, args := range [][]string{{"-progressive"}, {"-progressive", "-restart", "2B"}} {
+	for _, args := range [][]string{{"-progressive"}, {"-progressive", "-restart", "2B"},
+		{"-scans", script}} {
 		cmd := exec.Command("jpegtran", args...)
 		cmd.Stdin = bytes.NewReader(base.Bytes())
 		if out, err := cmd.Output(); err == nil {

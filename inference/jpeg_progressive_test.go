@@ -419,3 +419,62 @@ func rgbBytes(img *image.NRGBA) []byte {
 	}
 	return out
 }
+
+// FuzzProgressiveMatchesGo feeds progressive JPEGs to DermQ's decoder and
+// to Go's: where both decode a file, their planes must be at most a level
+// apart, and the scaled decodes of a file DermQ's decoder reads must make
+// every strip.
+func FuzzProgressiveMatchesGo(f *testing.F) {
+	for _, seed := range progressiveSeeds(f) {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := readHeader(data, fuzzMaxPixels)
+		if err != nil || !h.jpeg.ownProgressive() {
+			return
+		}
+		strips, ok := newJPEGStrips(data, h.jpeg, image.Point{})
+		if !ok {
+			return
+		}
+		planes, ok := strips.decodeAll()
+		if !ok {
+			t.Fatalf("the scans decoded but a strip failed")
+		}
+		if img, err := decodeWithGo(data); err == nil {
+			if d := planesDistance(planes, img); d > 1 {
+				t.Fatalf("planes differ from Go's by %d levels", d)
+			}
+		}
+		for _, scale := range []int{2, 4, 8} {
+			size := image.Pt(scaledSide(h.jpeg.width, 8/scale), scaledSide(h.jpeg.height, 8/scale))
+			if s, ok := newJPEGStrips(data, h.jpeg, size); !ok {
+				t.Fatalf("1/%d: refused what the full decode read", scale)
+			} else if _, ok := s.decodeAll(); !ok {
+				t.Fatalf("1/%d: a strip failed", scale)
+			}
+		}
+	})
+}
+
+// decodeWithGo decodes with image/jpeg into planes, turning a panic into an
+// error.
+func decodeWithGo(data []byte) (p ycbcrPlanes, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		return p, err
+	}
+	ycc, ok := img.(*image.YCbCr)
+	if !ok {
+		return p, fmt.Errorf("not YCbCr: %T", img)
+	}
+	if p, ok = planesOf(ycc); !ok {
+		return p, fmt.Errorf("unsupported subsampling")
+	}
+	return p, nil
+}
