@@ -89,9 +89,23 @@ func decodeDCFirst(r *bitReader, s *scan, b coefBlock, pred *int32, dc, _ *huffT
 		return errEntropy
 	}
 	diff, err := r.signed(uint(t))
+	if err != nil {
+		return err
+	}
 	*pred += diff
-	b.vals[0] = int16(*pred << s.al)
+	v, err := coefficient(*pred << s.al)
+	b.vals[0] = v
 	return err
+}
+
+// coefficient narrows a decoded coefficient to the 16 bits DermQ keeps. A
+// valid 8-bit JPEG's coefficients fit in 12; one that does not fit in 16
+// comes from corrupt data, which is left to Go's decoder.
+func coefficient(v int32) (int16, error) {
+	if v < -1<<15 || v >= 1<<15 {
+		return 0, errEntropy
+	}
+	return int16(v), nil
 }
 
 // decodeDCRefine reads one more bit of the DC value.
@@ -142,7 +156,11 @@ func (d *progressiveDecoder) decodeACFirst(r *bitReader, s *scan, b coefBlock, _
 		if err != nil {
 			return err
 		}
-		d.set(b, k, int16(v<<s.al))
+		c, err := coefficient(v << s.al)
+		if err != nil {
+			return err
+		}
+		d.set(b, k, c)
 	}
 	return nil
 }
@@ -234,10 +252,12 @@ func (d *progressiveDecoder) refineUntil(r *bitReader, s *scan, b coefBlock, k,
 			return k, err
 		}
 		if i >= 0 && bit != 0 && c&(1<<s.al) == 0 {
-			if c >= 0 {
-				b.vals[i] = c + 1<<s.al
-			} else {
-				b.vals[i] = c - 1<<s.al
+			step := int32(1) << s.al
+			if c < 0 {
+				step = -step
+			}
+			if b.vals[i], err = coefficient(int32(c) + step); err != nil {
+				return k, err
 			}
 		}
 	}
