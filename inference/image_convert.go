@@ -24,9 +24,11 @@ func toNRGBA(img image.Image) *image.NRGBA {
 			return dst
 		}
 	case *image.Gray:
-		return grayToNRGBA(src)
+		return greyToNRGBA(src.Pix, src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y), src.Stride,
+			src.Rect, 1)
 	case *image.Gray16:
-		return gray16ToNRGBA(src)
+		return greyToNRGBA(src.Pix, src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y), src.Stride,
+			src.Rect, 2)
 	case *image.Paletted:
 		return palettedToNRGBA(src)
 	}
@@ -51,30 +53,16 @@ func compositeAlpha(dst *image.NRGBA, alpha []byte, stride int, r image.Rectangl
 	}
 }
 
-func grayToNRGBA(src *image.Gray) *image.NRGBA {
-	r := src.Rect
+// greyToNRGBA spreads grey samples of size bytes (1, or 2 big-endian, of
+// which the colour model keeps the high byte) to three opaque channels;
+// first is the offset of the top-left sample.
+func greyToNRGBA(pix []byte, first, stride int, r image.Rectangle, size int) *image.NRGBA {
 	dst := image.NewNRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
 	for y := range r.Dy() {
-		in := src.Pix[src.PixOffset(r.Min.X, r.Min.Y+y):]
+		in := pix[first+y*stride:]
 		out := dst.Pix[y*dst.Stride:]
 		for x := range r.Dx() {
-			v := in[x]
-			out[x*4], out[x*4+1], out[x*4+2], out[x*4+3] = v, v, v, 0xff
-		}
-	}
-	return dst
-}
-
-// gray16ToNRGBA keeps the high byte of each 16-bit sample, which is what
-// the colour model's conversion gives, without a colour value a pixel.
-func gray16ToNRGBA(src *image.Gray16) *image.NRGBA {
-	r := src.Rect
-	dst := image.NewNRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
-	for y := range r.Dy() {
-		in := src.Pix[src.PixOffset(r.Min.X, r.Min.Y+y):]
-		out := dst.Pix[y*dst.Stride:]
-		for x := range r.Dx() {
-			v := in[2*x]
+			v := in[x*size]
 			out[x*4], out[x*4+1], out[x*4+2], out[x*4+3] = v, v, v, 0xff
 		}
 	}
