@@ -55,35 +55,47 @@ func estimateDecode(h header, data []byte) decodeCost {
 	return decodeCost{bytes: int64(pixels * (perPixel + decodeSlack)), what: what, advice: advice}
 }
 
-// jpegDecodeCost is the decoder's estimate (jpegHeader.decodeBytes) plus, for
-// a grayscale or CMYK image, its conversion to RGBA.
+// jpegDecodeCost is the decoder's estimate (jpegHeader.decodeBytes) plus,
+// for a grayscale, CMYK or RGB-coded image, the RGBA or CMYK image Go's
+// decoder makes from its planes (CMYK and RGBA are then converted in
+// place, grey into a new RGBA image of the same size).
 func jpegDecodeCost(h jpegHeader, pixels float64) decodeCost {
 	c := decodeCost{what: "JPEG", advice: "save it at a smaller size"}
-	if h.progressive {
+	rgb := h.components == 3 && h.isRGB()
+	switch {
+	case h.components == 4:
+		c.what, c.advice = "CMYK JPEG", "save it in RGB colours or at a smaller size"
+	case rgb:
+		c.what = "RGB-coded JPEG"
+		c.advice = "save it as a standard (YCbCr) JPEG or at a smaller size"
+	case h.progressive:
 		c.what = "progressive JPEG"
 		c.advice = "save it as a baseline (non-progressive) JPEG or at a smaller size"
 	}
 	perPixel := float64(jpegSlack)
-	if h.components != 3 {
+	if h.components != 3 || rgb {
 		perPixel += 4
 	}
 	c.bytes = h.decodeBytes() + int64(pixels*perPixel)
 	return c
 }
 
-// pngDecodeCost reads the IHDR chunk (pngHeader checked that it is there):
-// Go's decoder holds 1 to 8 bytes a pixel by colour type and bit depth, an
-// interlaced image twice (its passes, then the whole), and every type but
-// RGBA is then converted into 4 bytes a pixel more.
+// pngDecodeCost reads the IHDR chunk (pngHeader checked that it is there)
+// and looks for a tRNS one: Go's decoder holds 1 to 8 bytes a pixel by
+// colour type, bit depth and transparency, an interlaced image twice (its
+// passes, then the whole), and grey or palette pixels are then converted
+// into 4 bytes a pixel more (RGBA ones in place).
 func pngDecodeCost(data []byte) (perPixel float64, what, advice string) {
 	depth, colorType, interlaced := data[24], data[25], data[28] == 1
 	what, advice = "PNG", "save it at a smaller size"
-	switch colorType {
-	case 0:
-		perPixel = 1
-	case 3:
-		perPixel = 1
+	converted := false
+	switch {
+	case colorType == 3:
+		perPixel, converted = 1, true
+	case colorType == 0 && !pngHasChunk(data, "tRNS"):
+		perPixel, converted = 1, true
 	default:
+		// Grey with a transparent value becomes RGBA too.
 		perPixel = 4
 	}
 	if depth == 16 {
@@ -94,8 +106,24 @@ func pngDecodeCost(data []byte) (perPixel float64, what, advice string) {
 		perPixel *= 2
 		what, advice = "interlaced "+what, "save it without interlacing or at a smaller size"
 	}
-	if colorType == 0 || colorType == 3 {
+	if converted {
 		perPixel += 4
 	}
 	return perPixel, what, advice
+}
+
+// pngHasChunk reports whether a chunk of the type comes before the image
+// data.
+func pngHasChunk(data []byte, chunk string) bool {
+	for pos := 8; pos+8 <= len(data); {
+		name := string(data[pos+4 : pos+8])
+		if name == chunk {
+			return true
+		}
+		if name == "IDAT" {
+			return false
+		}
+		pos += 12 + int(be32(data[pos:]))
+	}
+	return false
 }

@@ -2,7 +2,9 @@ package inference
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -74,30 +76,45 @@ func budgetCases(t *testing.T) []budgetCase {
 		cases = append(cases, budgetCase{"progressive grey JPEG", out, "no",
 			"baseline (non-progressive) JPEG"})
 	}
+	grey8, grey16 := encode(gray, pngEnc), encode(gray16, pngEnc)
+	cases = append(cases,
+		budgetCase{"grey PNG with a transparent value", withPNGChunk(t, grey8, "tRNS",
+			[]byte{0, 7}), "yes", ""},
+		budgetCase{"16-bit grey PNG with a transparent value", withPNGChunk(t, grey16,
+			"tRNS", []byte{0, 7}), "no", "16-bit PNG"})
+	if out, err := exec.Command("sh", "-c", "djpeg -ppm \"$0\" | cjpeg -rgb",
+		photo).Output(); err == nil {
+		cases = append(cases, budgetCase{"RGB-coded JPEG", out, "no", "standard (YCbCr)"})
+	}
 	cases = append(cases, budgetCase{"WebP with alpha", readImageFile(t, filepath.Join(
 		imageDataDir(t, "awkward"), "webp_lossy_with_alpha_vp8x.webp")), "no", "as a JPEG"})
-	return append(cases, pilWebPCases(t, photo)...)
+	return append(cases, pilCases(t, photo)...)
 }
 
-// pilWebPCases has PIL save a photo as lossy and lossless WebP.
-func pilWebPCases(t *testing.T, photo string) []budgetCase {
+// pilCases has PIL save a photo as lossy and lossless WebP and as CMYK
+// JPEGs, baseline and progressive.
+func pilCases(t *testing.T, photo string) []budgetCase {
 	t.Helper()
 	requirePIL(t)
 	var cases []budgetCase
 	for _, c := range []struct {
-		args string
+		save string
 		want budgetCase
 	}{
-		{"quality=80", budgetCase{name: "lossy WebP", words: "WebP"}},
-		{"lossless=True", budgetCase{name: "lossless WebP", fits: "no",
+		{"save(out, 'WEBP', quality=80)", budgetCase{name: "lossy WebP", words: "WebP"}},
+		{"save(out, 'WEBP', lossless=True)", budgetCase{name: "lossless WebP", fits: "no",
 			words: "lossless WebP"}},
+		{"convert('CMYK').save(out, 'JPEG')", budgetCase{name: "CMYK JPEG", fits: "no",
+			words: "RGB colours"}},
+		{"convert('CMYK').save(out, 'JPEG', progressive=True)", budgetCase{
+			name: "progressive CMYK JPEG", fits: "no", words: "RGB colours"}},
 	} {
-		out := filepath.Join(t.TempDir(), "p.webp")
+		out := filepath.Join(t.TempDir(), "p")
 		script := fmt.Sprintf("import sys, PIL.Image\n"+
-			"PIL.Image.open(sys.argv[1]).save(sys.argv[2], %s)", c.args)
+			"out = sys.argv[2]\nPIL.Image.open(sys.argv[1]).%s", c.save)
 		msg, err := exec.Command(pilPython, "-c", script, photo, out).CombinedOutput()
 		if err != nil {
-			t.Fatalf("making a WebP: %v: %s", err, msg)
+			t.Fatalf("making a %s: %v: %s", c.want.name, err, msg)
 		}
 		c.want.data = readImageFile(t, out)
 		cases = append(cases, c.want)
@@ -164,4 +181,15 @@ func TestDecodeEstimatesCoverTheDecoders(t *testing.T) {
 			t.Errorf("%s: decoding allocated %d bytes, estimate %d", c.name, alloc, estimate)
 		}
 	}
+}
+
+// withPNGChunk inserts a chunk right after a PNG's IHDR chunk.
+func withPNGChunk(t *testing.T, data []byte, name string, body []byte) []byte {
+	t.Helper()
+	const afterIHDR = 8 + 12 + 13
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
+	chunk = append(append(chunk, name...), body...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+	out := append([]byte{}, data[:afterIHDR]...)
+	return append(append(out, chunk...), data[afterIHDR:]...)
 }

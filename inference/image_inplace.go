@@ -4,7 +4,7 @@ import "image"
 
 // decodedToNRGBA converts a decoder's result to an opaque *image.NRGBA as
 // toNRGBA does, but reuses the pixels of an RGBA or NRGBA image, 8 or 16
-// bits a channel, in place: the caller owns a freshly decoded image, and a
+// bits a channel, or of a CMYK one, in place: the caller owns a freshly decoded image, and a
 // 50-megapixel photo must not be held twice (200 MB each, or 400 and 200
 // for 16 bits) on a small host.
 func decodedToNRGBA(img image.Image) *image.NRGBA {
@@ -19,6 +19,11 @@ func decodedToNRGBA(img image.Image) *image.NRGBA {
 			straightOnWhite(src.Pix)
 			return src
 		}
+	case *image.CMYK:
+		if whole(src.Rect, src.Stride) {
+			cmykToRGB(src.Pix)
+			return &image.NRGBA{Pix: src.Pix, Stride: src.Stride, Rect: src.Rect}
+		}
 	case *image.RGBA64:
 		if whole(src.Rect, src.Stride/2) {
 			return narrowOnWhite(src.Pix, src.Rect, true)
@@ -29,6 +34,19 @@ func decodedToNRGBA(img image.Image) *image.NRGBA {
 		}
 	}
 	return toNRGBA(img)
+}
+
+// cmykToRGB turns CMYK pixels into opaque RGBA ones in place, with the
+// arithmetic of CMYK's colour model.
+func cmykToRGB(pix []byte) {
+	for i := 0; i+3 < len(pix); i += 4 {
+		p := pix[i : i+4 : i+4]
+		w := 0xffff - uint32(p[3])*0x101
+		for c := range 3 {
+			p[c] = uint8((0xffff - uint32(p[c])*0x101) * w / 0xffff >> 8)
+		}
+		p[3] = 0xff
+	}
 }
 
 // narrowOnWhite turns 16-bit RGBA pixels (8 bytes, big-endian) into 8-bit

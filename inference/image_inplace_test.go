@@ -8,8 +8,8 @@ import (
 )
 
 // TestInPlaceConversionEqualsTheCopy checks that converting a decoded RGBA
-// or NRGBA image, 8 or 16 bits a channel, in place gives the pixels of the
-// copying conversion, and really reuses the decoder's pixels.
+// or NRGBA image, 8 or 16 bits a channel, or a CMYK one, in place gives the
+// pixels of the copying conversion, and really reuses the decoder's pixels.
 func TestInPlaceConversionEqualsTheCopy(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -44,9 +44,14 @@ func TestInPlaceConversionEqualsTheCopy(t *testing.T) {
 		}
 	}
 
+	cmyk := image.NewCMYK(r)
+	for i := range cmyk.Pix {
+		cmyk.Pix[i] = uint8(rng.IntN(256))
+	}
+
 	for name, img := range map[string]image.Image{
 		"nrgba": straight, "rgba": premultiplied,
-		"nrgba64": straight16, "rgba64": premultiplied16,
+		"nrgba64": straight16, "rgba64": premultiplied16, "cmyk": cmyk,
 	} {
 		want := genericToNRGBA(img)
 		first := &pixelsOf(img)[0]
@@ -69,6 +74,8 @@ func pixelsOf(img image.Image) []byte {
 	case *image.RGBA64:
 		return src.Pix
 	case *image.NRGBA64:
+		return src.Pix
+	case *image.CMYK:
 		return src.Pix
 	}
 	return nil

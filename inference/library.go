@@ -1,9 +1,9 @@
 package inference
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +25,10 @@ const (
 var ErrLibraryNotFound = errors.New("ONNX Runtime library not found: run `dermq fetch-runtime` " +
 	"(it needs npm) to download and cache version " + RuntimeVersion + ", or set " +
 	LibraryEnv + " to the path of " + libraryName)
+
+// ErrNotLibrary is returned for a configured library path that names a
+// file other than ONNX Runtime's shared library.
+var ErrNotLibrary = errors.New("not ONNX Runtime's shared library")
 
 // systemLibraryDirs are searched, in order, after the environment variable
 // and the cache.
@@ -83,10 +87,11 @@ func existingLibrary(path, source string) (string, error) {
 	return path, nil
 }
 
-// CheckLibrary checks that path, which source (a setting's name) gave, is a
-// shared library file: it exists and, on Linux, starts as an ELF file does.
-// Loading anything else fails only at the first prediction; this catches
-// it at start. Its error wraps ErrLibraryNotFound.
+// CheckLibrary checks that path, which source (a setting's name) gave, is
+// ONNX Runtime's shared library: a file that, on Linux, is an ELF object
+// exporting OrtGetApiBase. Loading anything else fails only at the first
+// prediction; this catches it at start. A missing file's error wraps
+// ErrLibraryNotFound, another file's ErrNotLibrary.
 func CheckLibrary(path, source string) error {
 	if !isFile(path) {
 		return fmt.Errorf("%s names %s, which is not a file: %w", source, path,
@@ -95,18 +100,33 @@ func CheckLibrary(path, source string) error {
 	if runtime.GOOS != "linux" {
 		return nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("%s names %s, which cannot be read: %w (%w)", source, path, err,
-			ErrLibraryNotFound)
-	}
-	defer f.Close()
-	magic := make([]byte, 4)
-	if _, err := io.ReadFull(f, magic); err != nil || string(magic) != "\x7fELF" {
-		return fmt.Errorf("%s names %s, which is not a shared library (no ELF header): %w",
-			source, path, ErrLibraryNotFound)
+	if err := exportsOrtAPI(path); err != nil {
+		return fmt.Errorf("%s names %s: %w (%v); point it at %s, or unset it to use the "+
+			"library `dermq fetch-runtime` caches", source, path, ErrNotLibrary, err,
+			libraryName)
 	}
 	return nil
+}
+
+// exportsOrtAPI reads the ELF file's dynamic symbols, without loading it,
+// and checks for ONNX Runtime's entry point.
+func exportsOrtAPI(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("no ELF file: %w", err)
+	}
+	defer f.Close()
+
+	symbols, err := f.DynamicSymbols()
+	if err != nil {
+		return fmt.Errorf("no dynamic symbols: %w", err)
+	}
+	for _, sym := range symbols {
+		if sym.Name == "OrtGetApiBase" && sym.Section != elf.SHN_UNDEF {
+			return nil
+		}
+	}
+	return errors.New("it does not export OrtGetApiBase")
 }
 
 // isFile reports whether path exists and is a regular file (or a link to one).

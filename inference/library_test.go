@@ -28,8 +28,18 @@ func TestFindLibrary(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = FindLibrary(text)
-		if !errors.Is(err, ErrLibraryNotFound) || !strings.Contains(err.Error(), "ELF") {
-			t.Fatalf("got %v, want ErrLibraryNotFound saying it is no shared library", err)
+		if !errors.Is(err, ErrNotLibrary) || !strings.Contains(err.Error(), "ELF") {
+			t.Fatalf("got %v, want ErrNotLibrary saying it is no ELF file", err)
+		}
+	})
+	t.Run("a shared library other than ONNX Runtime is refused", func(t *testing.T) {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = FindLibrary(exe)
+		if !errors.Is(err, ErrNotLibrary) || !strings.Contains(err.Error(), "OrtGetApiBase") {
+			t.Fatalf("got %v, want ErrNotLibrary saying OrtGetApiBase is missing", err)
 		}
 	})
 	t.Run("the environment variable comes before the cache", func(t *testing.T) {

@@ -84,9 +84,9 @@ func (s *submission) run(ctx context.Context) error {
 		return err
 	}
 	if pending := s.pending(scan.images); sealed && len(pending) > 0 {
-		return fmt.Errorf("batch %s in %s is sealed; %d images of %s are not in it "+
-			"(the first: %s); submit them with another --out", batch, s.cfg.Out,
-			len(pending), s.cfg.Dir, pending[0].rel)
+		return fmt.Errorf("batch %s in %s is sealed and cannot take the images of %s "+
+			"added since (%d, the first: %s); submit them with another --out", batch,
+			s.cfg.Out, s.cfg.Dir, len(pending), pending[0].rel)
 	}
 
 	if err := s.upload(ctx, batch, scan.images); err != nil {
