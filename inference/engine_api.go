@@ -12,8 +12,10 @@ type Request struct {
 
 // Class is one class of the model with its probability.
 type Class struct {
-	Index       int     `json:"index"`
-	Label       string  `json:"label"`
+	Index int    `json:"index"`
+	Label string `json:"label"`
+	// Name is the label's name for people, when the manifest gives one.
+	Name        string  `json:"name,omitempty"`
 	Probability float64 `json:"probability"`
 }
 

@@ -24,8 +24,11 @@ type Manifest struct {
 	Output  OutputSpec    `json:"output"`
 	// Labels name the classes in output order. Defaults to "class_0",
 	// "class_1", ... when the graph tells the number of classes.
-	Labels  []string    `json:"labels"`
-	GradCAM GradCAMSpec `json:"gradcam"`
+	Labels []string `json:"labels"`
+	// LabelNames gives labels a name for people, "mel": "Melanoma" say,
+	// shown with the label in results. Optional, for any of the labels.
+	LabelNames map[string]string `json:"label_names,omitempty"`
+	GradCAM    GradCAMSpec       `json:"gradcam"`
 }
 
 // InputManifest says how an image becomes the model's input tensor. A pixel
@@ -216,6 +219,11 @@ func (m *Manifest) validate(info *graphInfo) error {
 	}
 	if n := info.classCount(); n > 0 && len(m.Labels) > 0 && len(m.Labels) != n {
 		return manifestError("labels", "%d labels for %d outputs", len(m.Labels), n)
+	}
+	for label := range m.LabelNames {
+		if !slices.Contains(m.Labels, label) {
+			return manifestError("label_names", "%q is not one of the labels", label)
+		}
 	}
 	return nil
 }

@@ -113,6 +113,9 @@ func TestManifestValidationNamesTheField(t *testing.T) {
 			func(m *Manifest) { m.Output.Kind = "scores" }, "output.kind"},
 		{"too few labels are refused", staticNCHW,
 			func(m *Manifest) { m.Labels = []string{"nv", "mel"} }, "labels"},
+		{"a name for no label is refused", staticNCHW, func(m *Manifest) {
+			m.LabelNames = map[string]string{"melanoma": "Melanoma"}
+		}, "label_names"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

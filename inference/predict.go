@@ -108,6 +108,10 @@ func (e *Engine) predictTensor(ctx context.Context, tensor []float32, class int)
 	}
 	res.Top = topK(probs, e.manifest.Labels, e.opts.TopK)
 	res.Class = classOf(class, probs, e.manifest.Labels)
+	res.Class.Name = e.manifest.LabelNames[res.Class.Label]
+	for i := range res.Top {
+		res.Top[i].Name = e.manifest.LabelNames[res.Top[i].Label]
+	}
 
 	start = time.Now()
 	e.explain(res, outputs, class)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -66,6 +67,11 @@ func TestBrowserUpload(t *testing.T) {
 		`document.querySelectorAll(".bars li").length`))
 	if err != nil || bars != 5 {
 		t.Fatalf("result page shows %d class bars (%v), want 5", bars, err)
+	}
+	first, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".bars li .label")))
+	if err != nil || !regexp.MustCompile(`^[A-Z][a-z ]+ \([a-z]+\)$`).MatchString(first) {
+		t.Fatalf("first class reads %q (%v), want the manifest's name and the label", first,
+			err)
 	}
 	saveScreenshot(t, ctx, "browser-upload-result.png")
 

@@ -14,6 +14,17 @@ SIZE = 224
 
 LABELS = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 
+# What each label stands for, shown with it in results (HAM10000's classes).
+LABEL_NAMES = {
+    "akiec": "Actinic keratosis or intraepithelial carcinoma",
+    "bcc": "Basal cell carcinoma",
+    "bkl": "Benign keratosis",
+    "df": "Dermatofibroma",
+    "mel": "Melanoma",
+    "nv": "Melanocytic nevus",
+    "vasc": "Vascular lesion",
+}
+
 # Skin tones from light to dark (RGB); a background mixes two neighbours.
 SKIN_TONES = np.array([
     [241, 214, 196],

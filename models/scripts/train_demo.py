@@ -241,6 +241,7 @@ def manifest(path):
                   "resize": "bilinear"},
         "output": {"name": "logits", "kind": "logits"},
         "labels": lesions.LABELS,
+        "label_names": lesions.LABEL_NAMES,
         "gradcam": {"target": "features"},
     }
     fields = [f'  "{key}": {json.dumps(value)}' for key, value in doc.items()]
