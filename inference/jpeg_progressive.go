@@ -58,9 +58,9 @@ type progressiveDecoder struct {
 
 // newProgressiveStrips decodes every scan of a progressive JPEG that
 // jpegHeader.ownProgressive accepts and returns strips made from the
-// coefficients, or ok false for a file to leave to Go's decoder. The strips are the photo scaled down by
-// 2, 4 or 8 when it stays at least minSize that way (a zero minSize keeps
-// the full size).
+// coefficients, or ok false for a file to leave to Go's decoder. The
+// strips are the photo scaled down by 2, 4 or 8 when it stays at least
+// minSize that way (a zero minSize keeps the full size).
 func newProgressiveStrips(data []byte, h jpegHeader, minSize image.Point) (s *jpegStrips,
 	ok bool) {
 	if !h.ownProgressive() {
