@@ -1,5 +1,11 @@
 package inference
 
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
 // This file is the contract the rest of DermQ codes against. The types here are
 // stable; the implementation lives in the other files of the package.
 
@@ -75,3 +81,18 @@ func (e *InputError) Error() string { return e.Message }
 
 // Unwrap returns the underlying error.
 func (e *InputError) Unwrap() error { return e.Err }
+
+// Sentence returns the message as a sentence for a person: a capital first
+// letter and a full stop. Message itself reads as a Go error, to be wrapped.
+func (e *InputError) Sentence() string {
+	msg := strings.TrimSpace(e.Message)
+	if msg == "" {
+		return msg
+	}
+	r, size := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(r)) + msg[size:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
+}

@@ -110,7 +110,7 @@ func (b *Batches) newItem(ref BatchRef, id string, data []byte) (*Prediction, []
 	if errors.As(err, &inputErr) {
 		t := now()
 		p.Status, p.CompletedAt = StatusFailed, &t
-		p.Error = &ErrorInfo{Code: inputErr.Code, Message: inputErr.Message}
+		p.Error = &ErrorInfo{Code: inputErr.Code, Message: inputErr.Sentence()}
 		return p, nil
 	}
 

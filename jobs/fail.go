@@ -23,7 +23,7 @@ func (h *Handler) fail(ctx context.Context, log *slog.Logger, p *Prediction, err
 	var inputErr *inference.InputError
 	if errors.As(err, &inputErr) {
 		log.Info("prediction failed on its input", "code", inputErr.Code, "error", err)
-		info := ErrorInfo{Code: inputErr.Code, Message: inputErr.Message}
+		info := ErrorInfo{Code: inputErr.Code, Message: inputErr.Sentence()}
 		if hookErr := h.markFailed(ctx, log, p.ID, info); hookErr != nil {
 			return hookErr
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,12 +126,13 @@ func inspectError(err error, sniffed string) error {
 
 	switch ie.Code {
 	case "unsupported_format":
-		return apiError(fiber.StatusUnsupportedMediaType, ie.Code, withSniffed(ie.Message, sniffed))
+		return apiError(fiber.StatusUnsupportedMediaType, ie.Code,
+			withSniffed(ie.Sentence(), sniffed))
 	case "empty_file":
-		return apiError(fiber.StatusBadRequest, ie.Code, ie.Message)
+		return apiError(fiber.StatusBadRequest, ie.Code, ie.Sentence())
 	}
 
-	return apiError(fiber.StatusUnprocessableEntity, ie.Code, ie.Message)
+	return apiError(fiber.StatusUnprocessableEntity, ie.Code, ie.Sentence())
 }
 
 func (s *server) accepted(c *fiber.Ctx, p *jobs.Prediction) error {
@@ -218,5 +220,5 @@ func withSniffed(message, sniffed string) string {
 		return message
 	}
 
-	return message + " (the file's content is " + sniffed + ")"
+	return strings.TrimSuffix(message, ".") + " (the file's content is " + sniffed + ")."
 }
