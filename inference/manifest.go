@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Manifest describes a model: how to turn an image into its input tensor,
@@ -121,7 +122,7 @@ func (m *Manifest) complete(info *graphInfo, fileName string) error {
 		return err
 	}
 	m.fillLabels(info)
-	return nil
+	return m.validateLabelNames()
 }
 
 // fillIdentity defaults Name and Version.
@@ -220,13 +221,36 @@ func (m *Manifest) validate(info *graphInfo) error {
 	if n := info.classCount(); n > 0 && len(m.Labels) > 0 && len(m.Labels) != n {
 		return manifestError("labels", "%d labels for %d outputs", len(m.Labels), n)
 	}
-	for label := range m.LabelNames {
-		if !slices.Contains(m.Labels, label) {
-			return manifestError("label_names", "%q is not one of the labels", label)
+	for i, label := range m.Labels {
+		if slices.Contains(m.Labels[:i], label) {
+			return manifestError("labels", "%q appears twice", label)
 		}
 	}
 	return nil
 }
+
+// validateLabelNames checks, once the labels are filled in, that each name
+// is for one of them and is text a page can show.
+func (m *Manifest) validateLabelNames() error {
+	for label, name := range m.LabelNames {
+		switch {
+		case len(m.Labels) == 0:
+			return manifestError("label_names", "the model has no labels to name: "+
+				"give labels too")
+		case !slices.Contains(m.Labels, label):
+			return manifestError("label_names", "%q is not one of the labels %q",
+				label, m.Labels)
+		case strings.TrimSpace(name) == "" || strings.IndexFunc(name, unprintable) >= 0:
+			return manifestError("label_names", "the name of %q is blank or holds "+
+				"control characters: %q", label, name)
+		}
+	}
+	return nil
+}
+
+// unprintable reports control and format characters (line breaks,
+// direction overrides), which have no place in a class name.
+func unprintable(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 // validate checks the input fields.
 func (in *InputManifest) validate(info *graphInfo) error {

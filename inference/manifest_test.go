@@ -116,6 +116,15 @@ func TestManifestValidationNamesTheField(t *testing.T) {
 		{"a name for no label is refused", staticNCHW, func(m *Manifest) {
 			m.LabelNames = map[string]string{"melanoma": "Melanoma"}
 		}, "label_names"},
+		{"a blank name is refused", staticNCHW, func(m *Manifest) {
+			m.LabelNames = map[string]string{"class_1": "  "}
+		}, "label_names"},
+		{"a name with a direction override is refused", staticNCHW, func(m *Manifest) {
+			m.LabelNames = map[string]string{"class_1": "Mela\u202enoma"}
+		}, "label_names"},
+		{"a label twice is refused", staticNCHW, func(m *Manifest) {
+			m.Labels = []string{"a", "b", "a", "d"}
+		}, "labels"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -163,4 +172,15 @@ func TestReadManifest(t *testing.T) {
 			t.Fatalf("read %+v", m)
 		}
 	})
+}
+
+func TestLabelNamesMayNameDefaultLabels(t *testing.T) {
+	t.Parallel()
+	m := &Manifest{LabelNames: map[string]string{"class_1": "Melanoma"}}
+	if err := m.complete(staticNCHW(), "m.onnx"); err != nil {
+		t.Fatalf("naming a default label: %v", err)
+	}
+	if m.Labels[1] != "class_1" || m.LabelNames["class_1"] != "Melanoma" {
+		t.Fatalf("labels %v, names %v", m.Labels, m.LabelNames)
+	}
 }

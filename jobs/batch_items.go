@@ -84,10 +84,12 @@ func resultRow(item BatchItem, p *Prediction) BatchResult {
 	}
 
 	for _, c := range p.Output.Top {
-		row.Top = append(row.Top, BatchResultClass{Label: c.Label, Probability: c.Probability})
+		row.Top = append(row.Top, BatchResultClass{Label: c.Label, Name: c.Name,
+			Probability: c.Probability})
 	}
 	if len(row.Top) > 0 {
-		row.Label, row.Probability = row.Top[0].Label, row.Top[0].Probability
+		row.Label, row.Name, row.Probability = row.Top[0].Label, row.Top[0].Name,
+			row.Top[0].Probability
 	}
 
 	return row

@@ -7,7 +7,10 @@ import (
 
 // BatchResultClass is one of an image's top classes in a batch result.
 type BatchResultClass struct {
-	Label       string  `json:"label"`
+	Label string `json:"label"`
+	// Name is the label's name for people, when the model's manifest gives
+	// one.
+	Name        string  `json:"name,omitempty"`
 	Probability float64 `json:"probability"`
 }
 
@@ -23,8 +26,10 @@ type BatchResult struct {
 	// Status is the prediction's status: starting, processing, succeeded,
 	// failed or canceled.
 	Status string `json:"status"`
-	// Label and Probability are the top class when the prediction succeeded.
+	// Label, Name and Probability are the top class when the prediction
+	// succeeded.
 	Label       string  `json:"label,omitempty"`
+	Name        string  `json:"name,omitempty"`
 	Probability float64 `json:"probability,omitempty"`
 	// Top holds the top-k classes, most probable first.
 	Top []BatchResultClass `json:"top,omitempty"`
@@ -35,7 +40,7 @@ type BatchResult struct {
 
 // BatchResultColumns is the header row of results.csv.
 var BatchResultColumns = []string{
-	"path", "id", "status", "label", "probability", "top_k", "error_code", "error",
+	"path", "id", "status", "label", "name", "probability", "top_k", "error_code", "error",
 }
 
 // CSVRecord renders the row as results.csv columns. The top-k column reads
@@ -52,7 +57,8 @@ func (r BatchResult) CSVRecord() []string {
 	}
 
 	return []string{
-		r.Path, r.ID, r.Status, r.Label, prob, strings.Join(top, ";"), r.ErrorCode, r.Error,
+		r.Path, r.ID, r.Status, r.Label, r.Name, prob, strings.Join(top, ";"), r.ErrorCode,
+		r.Error,
 	}
 }
 

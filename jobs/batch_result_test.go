@@ -12,11 +12,12 @@ func TestBatchResultCSVRecord(t *testing.T) {
 		t.Parallel()
 
 		row := BatchResult{
-			Path: "a/b.jpg", ID: "p1", Status: "succeeded", Label: "nevus", Probability: 0.75,
-			Top: []BatchResultClass{{"nevus", 0.75}, {"melanoma", 0.25}},
+			Path: "a/b.jpg", ID: "p1", Status: "succeeded", Label: "nv",
+			Name: "Melanocytic nevus", Probability: 0.75,
+			Top: []BatchResultClass{{"nevus", "", 0.75}, {"melanoma", "", 0.25}},
 		}
 		want := []string{
-			"a/b.jpg", "p1", "succeeded", "nevus", "0.750000",
+			"a/b.jpg", "p1", "succeeded", "nv", "Melanocytic nevus", "0.750000",
 			"nevus:0.750000;melanoma:0.250000", "", "",
 		}
 		if got := row.CSVRecord(); !slices.Equal(got, want) {
@@ -32,7 +33,8 @@ func TestBatchResultCSVRecord(t *testing.T) {
 			Error: "HEIC is not supported",
 		}
 		want := []string{
-			"x.heic", "", "failed", "", "", "", "unsupported_format", "HEIC is not supported",
+			"x.heic", "", "failed", "", "", "", "", "unsupported_format",
+			"HEIC is not supported",
 		}
 		if got := row.CSVRecord(); !slices.Equal(got, want) {
 			t.Fatalf("CSVRecord() = %q, want %q", got, want)

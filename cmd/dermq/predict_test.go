@@ -437,11 +437,14 @@ func (env predictEnv) checkHumanOutput(t *testing.T, stdout, photo, heatmap stri
 		t.Fatalf("second line %q does not name the model %s", lines[1], env.name)
 	}
 	for i := range 3 {
+		// Rank, label and probability, then the label's name when the
+		// manifest gives one.
 		fields := strings.Fields(lines[2+i])
-		p, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		p, err := strconv.ParseFloat(fields[2], 64)
 		if fields[0] != strconv.Itoa(i+1)+"." || !slices.Contains(env.labels, fields[1]) ||
 			err != nil || p < 0 || p > 1 {
-			t.Fatalf("line %q is not rank %d, a label and a probability", lines[2+i], i+1)
+			t.Fatalf("line %q is not rank %d, a label, a probability and a name",
+				lines[2+i], i+1)
 		}
 	}
 	for _, want := range []string{"  grad-cam for ", "  heatmap  " + heatmap,

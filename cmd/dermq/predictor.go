@@ -146,7 +146,11 @@ func rss() uint64 {
 func printPrediction(w io.Writer, r prediction) {
 	fmt.Fprintf(w, "%s\n  model    %s v%s\n", r.Image, r.Model.Name, r.Model.Version)
 	for i, c := range r.Top {
-		fmt.Fprintf(w, "  %d. %-10s %.4f\n", i+1, c.Label, c.Probability)
+		fmt.Fprintf(w, "  %d. %-10s %.4f", i+1, c.Label, c.Probability)
+		if c.Name != "" {
+			fmt.Fprintf(w, "  %s", c.Name)
+		}
+		fmt.Fprintln(w)
 	}
 
 	if r.GradCAMError != "" {
