@@ -49,6 +49,9 @@ func readHeader(data []byte, maxPixels int) (header, error) {
 		if err == nil {
 			err = checkJPEGFrame(data)
 		}
+		if err == nil {
+			err = h.jpeg.checkColourModel()
+		}
 		h.info = ImageInfo{Format: FormatJPEG, Width: h.jpeg.width, Height: h.jpeg.height,
 			Orientation: h.jpeg.orientation}
 	case FormatPNG:

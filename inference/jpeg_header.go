@@ -184,6 +184,21 @@ func (h jpegHeader) isRGB() bool {
 	return h.ids[0] == 'R' && h.ids[1] == 'G' && h.ids[2] == 'B'
 }
 
+// checkColourModel refuses a file whose markers disagree on its colours
+// where Go's decoder would read it: an Adobe segment that says YCbCr with
+// components named R, G and B. libjpeg (and so PIL, and DermQ's own
+// progressive decoder) follows the Adobe segment, Go's decoder the names,
+// and the colours would come out wrong.
+func (h jpegHeader) checkColourModel() error {
+	named := h.ids[0] == 'R' && h.ids[1] == 'G' && h.ids[2] == 'B'
+	if h.components != 3 || h.jfif || !h.adobe || h.transform == 0 || !named ||
+		h.ownProgressive() {
+		return nil
+	}
+	return unsupportedFeatureError("JPEG", "an Adobe marker that says YCbCr while the "+
+		"components are named R, G and B", "re-save it as a standard JPEG")
+}
+
 // ownSubsampling returns the chroma subsampling, as Go's decoder names it,
 // of a 3-component frame DermQ's progressive decoder reads: luma has the
 // largest sampling factors (vertically 1 or 2), both chroma components have

@@ -118,3 +118,35 @@ func TestInspectRefusesSubsamplingGoCannotDecode(t *testing.T) {
 	_, err = Inspect(odd, 0)
 	checkInputError(t, err, CodeUnsupportedFormat, "subsampling")
 }
+
+// TestJPEGWithDisagreeingColourMarkersIsRefused: an Adobe segment saying
+// YCbCr on components named R, G, B is refused where Go's decoder would
+// read it (it would take the names), with the Adobe segment alone or the
+// usual component ids the file decodes.
+func TestJPEGWithDisagreeingColourMarkersIsRefused(t *testing.T) {
+	t.Parallel()
+	base := markedJPEG(t, 1)
+	adobe := jpegSegment(0xee, []byte("Adobe\x00\x64\x00\x00\x00\x00\x01")...)
+	withAdobe := append(append([]byte{0xff, markerSOI}, adobe...), base[2:]...)
+
+	h, err := readJPEGHeader(withAdobe)
+	if err != nil {
+		t.Fatalf("reading the header: %v", err)
+	}
+	if _, _, err := DecodeImage(withAdobe, 0); err != nil || h.isRGB() {
+		t.Fatalf("Adobe YCbCr with ids 1, 2, 3: %v, RGB %v; want it decoded as YCbCr", err,
+			h.isRGB())
+	}
+
+	named := bytes.Clone(withAdobe)
+	for i, id := range []byte("RGB") {
+		named[h.sofStart+4+6+3*i] = id
+	}
+	// The scan header's selectors name the components too.
+	sos := bytes.Index(named, []byte{0xff, markerSOS})
+	for i, id := range []byte("RGB") {
+		named[sos+5+2*i] = id
+	}
+	_, err = Inspect(named, 0)
+	checkInputError(t, err, CodeUnsupportedFormat, "named R, G and B")
+}

@@ -91,42 +91,53 @@ func existingLibrary(path, source string) (string, error) {
 // ONNX Runtime's shared library: a file that, on Linux, is an ELF object
 // exporting OrtGetApiBase. Loading anything else fails only at the first
 // prediction; this catches it at start. A missing file's error wraps
-// ErrLibraryNotFound, another file's ErrNotLibrary.
+// ErrLibraryNotFound, another file's ErrNotLibrary; both say what to do.
 func CheckLibrary(path, source string) error {
+	advice := fmt.Sprintf("point %s at %s %s, or unset it to use the library "+
+		"`dermq fetch-runtime` caches", source, libraryName, RuntimeVersion)
 	if !isFile(path) {
-		return fmt.Errorf("%s names %s, which is not a file: %w", source, path,
-			ErrLibraryNotFound)
+		return &libraryError{fmt.Sprintf("%s names %s, which is not a file; %s", source, path,
+			advice), ErrLibraryNotFound}
 	}
 	if runtime.GOOS != "linux" {
 		return nil
 	}
-	if err := exportsOrtAPI(path); err != nil {
-		return fmt.Errorf("%s names %s: %w (%v); point it at %s, or unset it to use the "+
-			"library `dermq fetch-runtime` caches", source, path, ErrNotLibrary, err,
-			libraryName)
+	if reason := ortLibraryProblem(path); reason != "" {
+		return &libraryError{fmt.Sprintf("%s names %s, which is not ONNX Runtime's shared "+
+			"library (%s); %s", source, path, reason, advice), ErrNotLibrary}
 	}
 	return nil
 }
 
-// exportsOrtAPI reads the ELF file's dynamic symbols, without loading it,
-// and checks for ONNX Runtime's entry point.
-func exportsOrtAPI(path string) error {
+// libraryError is a configured library path that cannot work, with advice;
+// it wraps the sentinel that says which way.
+type libraryError struct {
+	msg string
+	err error
+}
+
+func (e *libraryError) Error() string { return e.msg }
+func (e *libraryError) Unwrap() error { return e.err }
+
+// ortLibraryProblem reads the ELF file's dynamic symbols, without loading
+// it, and says what keeps it from being ONNX Runtime's library, or "".
+func ortLibraryProblem(path string) string {
 	f, err := elf.Open(path)
 	if err != nil {
-		return fmt.Errorf("no ELF file: %w", err)
+		return "not an ELF file"
 	}
 	defer f.Close()
 
 	symbols, err := f.DynamicSymbols()
 	if err != nil {
-		return fmt.Errorf("no dynamic symbols: %w", err)
+		return "an ELF file without dynamic symbols"
 	}
 	for _, sym := range symbols {
 		if sym.Name == "OrtGetApiBase" && sym.Section != elf.SHN_UNDEF {
-			return nil
+			return ""
 		}
 	}
-	return errors.New("it does not export OrtGetApiBase")
+	return "it does not export OrtGetApiBase"
 }
 
 // isFile reports whether path exists and is a regular file (or a link to one).

@@ -93,6 +93,11 @@ func parseMemtest(args []string) (memtestOptions, error) {
 func (o *memtestOptions) read(cfg *config) error {
 	var err error
 	o.model, o.library = cfg.str("DERMQ_MODEL"), cfg.str("DERMQ_ORT_LIBRARY")
+	if o.library != "" {
+		if err := inference.CheckLibrary(o.library, "DERMQ_ORT_LIBRARY"); err != nil {
+			return err
+		}
+	}
 	if o.maxRSS, err = cfg.memorySize("DERMQ_MAX_RSS"); err != nil {
 		return err
 	}
