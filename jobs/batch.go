@@ -76,6 +76,8 @@ type BatchItem struct {
 	ID     string     `json:"id"`
 	Status Status     `json:"status"`
 	Error  *ErrorInfo `json:"error,omitempty"`
+	// Class is the most likely class once the prediction succeeded.
+	Class *BatchResultClass `json:"class,omitempty"`
 	// Duplicate is set on an upload answer when the same image was already
 	// in the batch at that path: nothing new was queued.
 	Duplicate bool `json:"duplicate,omitempty"`

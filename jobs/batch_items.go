@@ -32,6 +32,11 @@ func (b *Batches) Items(ctx context.Context, batch string, start, n int) (
 	}
 	for i, p := range records {
 		items[i].Status, items[i].Error = p.Status, p.Error
+		if p.Output != nil && len(p.Output.Top) > 0 {
+			top := p.Output.Top[0]
+			items[i].Class = &BatchResultClass{Label: top.Label, Name: top.Name,
+				Probability: top.Probability}
+		}
 	}
 
 	next := 0

@@ -280,6 +280,11 @@ func TestBatchCompletesOnce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Items: %v", err)
 		}
+		for _, it := range items {
+			if (it.Status == StatusSucceeded) != (it.Class != nil) {
+				t.Fatalf("item %+v: a class exactly when it succeeded", it)
+			}
+		}
 		want, err := json.Marshal(NewBatchView(got, items, next, "https://dermq.example.org"))
 		if err != nil {
 			t.Fatalf("encoding the view: %v", err)

@@ -15,6 +15,13 @@
     }
   }
 
+  // classText reads as the result page does: "Melanoma (mel) 76.0%".
+  function classText(c) {
+    var pct = c.probability > 0 && c.probability < 0.001 ? "<0.1%" :
+      (c.probability * 100).toFixed(1) + "%";
+    return (c.name ? c.name + " (" + c.label + ")" : c.label) + " " + pct;
+  }
+
   function row(item) {
     var tr = document.createElement("tr");
     tr.dataset.id = item.id;
@@ -28,7 +35,7 @@
     status.textContent = item.status;
     var note = document.createElement("td");
     note.className = "note";
-    note.textContent = item.error ? item.error.message : "";
+    note.textContent = item.error ? item.error.message : item.class ? classText(item.class) : "";
     tr.append(name, status, note);
     return tr;
   }
