@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -96,7 +95,7 @@ func (s *server) check(f *form) (jobs.Submission, error) {
 
 	info, err := jobs.Inspect(f.image, s.cfg.MaxPixels)
 	if err != nil {
-		return jobs.Submission{}, inspectError(err, sniff(f.image))
+		return jobs.Submission{}, inspectError(err)
 	}
 
 	events, err := s.checkWebhook(f)
@@ -118,7 +117,7 @@ func (s *server) check(f *form) (jobs.Submission, error) {
 }
 
 // inspectError maps a refused header to an HTTP status.
-func inspectError(err error, sniffed string) error {
+func inspectError(err error) error {
 	var ie *jobs.InputError
 	if !errors.As(err, &ie) {
 		return apiError(fiber.StatusUnprocessableEntity, "unreadable_image", err.Error())
@@ -126,8 +125,7 @@ func inspectError(err error, sniffed string) error {
 
 	switch ie.Code {
 	case "unsupported_format":
-		return apiError(fiber.StatusUnsupportedMediaType, ie.Code,
-			withSniffed(ie.Sentence(), sniffed))
+		return apiError(fiber.StatusUnsupportedMediaType, ie.Code, ie.Sentence())
 	case "empty_file":
 		return apiError(fiber.StatusBadRequest, ie.Code, ie.Sentence())
 	}
@@ -211,14 +209,4 @@ func notFoundOr(err error) error {
 func errNotFound() error {
 	return apiError(fiber.StatusNotFound, "not_found",
 		"No such prediction. Predictions expire after the retention period.")
-}
-
-// withSniffed adds what the bytes look like to a refusal, when that says
-// more than "some binary data".
-func withSniffed(message, sniffed string) string {
-	if sniffed == "application/octet-stream" {
-		return message
-	}
-
-	return strings.TrimSuffix(message, ".") + " (the file's content is " + sniffed + ")."
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/http"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -176,11 +175,6 @@ func drain(c *fiber.Ctx) {
 	if n >= drainLimit {
 		c.Context().SetConnectionClose()
 	}
-}
-
-// sniff names the content type the bytes themselves show.
-func sniff(data []byte) string {
-	return http.DetectContentType(data[:min(len(data), 512)])
 }
 
 func formatBytes(n int) string {

@@ -64,7 +64,7 @@ func TestSubmitFolderSurvivesInterruption(t *testing.T) {
 				exitImagesFailed, stdout)
 		}
 		if !strings.Contains(stdout, fmt.Sprintf("%d images:", submitImages)) ||
-			!strings.Contains(stdout, "files skipped (not images)") {
+			!strings.Contains(stdout, "skipped as not images:") {
 			t.Fatalf("summary lacks the counts:\n%s", stdout)
 		}
 	})

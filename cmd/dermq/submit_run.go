@@ -325,7 +325,7 @@ func (s *submission) addLocalFailures(w *resultsWriter, scan folderScan,
 func (s *submission) summarize(batch string, scan folderScan, sum resultsSummary,
 	missing []skippedFile) error {
 	fmt.Fprintf(s.stdout, "batch %s: %d images: %d succeeded, %d failed; "+
-		"%d files skipped (not images)\n",
+		"skipped as not images: %d\n",
 		batch, sum.total, sum.succeeded, len(sum.failed), len(scan.skipped))
 
 	if len(sum.failed) > 0 {
