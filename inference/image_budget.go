@@ -92,7 +92,7 @@ func pngDecodeCost(data []byte) (perPixel float64, what, advice string) {
 	switch {
 	case colorType == 3:
 		perPixel, converted = 1, true
-	case colorType == 0 && !pngHasChunk(data, "tRNS"):
+	case colorType == 0 && !pngTransparent(data):
 		perPixel, converted = 1, true
 	default:
 		// Grey with a transparent value becomes RGBA too.
@@ -112,18 +112,12 @@ func pngDecodeCost(data []byte) (perPixel float64, what, advice string) {
 	return perPixel, what, advice
 }
 
-// pngHasChunk reports whether a chunk of the type comes before the image
-// data.
-func pngHasChunk(data []byte, chunk string) bool {
-	for pos := 8; pos+8 <= len(data); {
-		name := string(data[pos+4 : pos+8])
-		if name == chunk {
-			return true
-		}
-		if name == "IDAT" {
-			return false
-		}
-		pos += 12 + int(be32(data[pos:]))
-	}
-	return false
+// pngTransparent reports whether a tRNS chunk comes before the image data.
+func pngTransparent(data []byte) bool {
+	found := false
+	eachPNGChunk(data, func(name string, _ []byte) bool {
+		found = name == "tRNS"
+		return !found && name != "IDAT"
+	})
+	return found
 }

@@ -19,19 +19,26 @@ func pngHeader(data []byte) (ImageInfo, error) {
 		return info, corruptError(FormatPNG, errors.New("bad size"))
 	}
 
-	for pos := sigLen; pos+8 <= len(data); {
-		length := int64(be32(data[pos:]))
-		end := int64(pos) + 12 + length
-		if end > int64(len(data)) {
-			break
+	eachPNGChunk(data, func(name string, body []byte) bool {
+		if name == "eXIf" {
+			info.Orientation = exifOrientation(body)
+			return false
 		}
-		if string(data[pos+4:pos+8]) == "eXIf" {
-			info.Orientation = exifOrientation(data[pos+8 : pos+8+int(length)])
-			break
+		return true
+	})
+	return info, nil
+}
+
+// eachPNGChunk calls fn with the type and body of each whole chunk after the
+// signature, in order, until fn returns false or a chunk is cut.
+func eachPNGChunk(data []byte, fn func(name string, body []byte) bool) {
+	for pos := 8; pos+8 <= len(data); {
+		end := int64(pos) + 12 + int64(be32(data[pos:]))
+		if end > int64(len(data)) || !fn(string(data[pos+4:pos+8]), data[pos+8:end-4]) {
+			return
 		}
 		pos = int(end)
 	}
-	return info, nil
 }
 
 // gifHeader reads the logical screen size and checks that the first frame
@@ -58,27 +65,21 @@ type webpFrame struct{ lossless, alpha bool }
 // any decoding.
 func webpHeader(data []byte) (ImageInfo, webpFrame, error) {
 	info, frame := ImageInfo{Format: FormatWebP, Orientation: 1}, webpFrame{}
-	info, err := webpChunks(data, info, &frame)
-	return info, frame, err
-}
-
-// webpChunks does webpHeader's walk, noting the frame's kind in frame.
-func webpChunks(data []byte, info ImageInfo, frame *webpFrame) (ImageInfo, error) {
 	canvasW, canvasH := 0, 0
 	for pos := 12; pos+8 <= len(data); {
 		fourCC, size := string(data[pos:pos+4]), int64(le32(data[pos+4:]))
 		end := int64(pos) + 8 + size
 		if end > int64(len(data)) {
-			return info, corruptError(FormatWebP, fmt.Errorf("chunk %q cut", fourCC))
+			return info, frame, corruptError(FormatWebP, fmt.Errorf("chunk %q cut", fourCC))
 		}
 		body := data[pos+8 : end]
 		switch fourCC {
 		case "VP8X":
 			if len(body) < 10 {
-				return info, corruptError(FormatWebP, errors.New("short VP8X chunk"))
+				return info, frame, corruptError(FormatWebP, errors.New("short VP8X chunk"))
 			}
 			if body[0]&0x02 != 0 {
-				return info, unsupportedFeatureError("WebP", "animated WebP",
+				return info, frame, unsupportedFeatureError("WebP", "animated WebP",
 					"upload a still image (JPEG or PNG)")
 			}
 			canvasW, canvasH = le24(body[4:])+1, le24(body[7:])+1
@@ -86,21 +87,22 @@ func webpChunks(data []byte, info ImageInfo, frame *webpFrame) (ImageInfo, error
 		case "ALPH":
 			frame.alpha = true
 		case "ANIM", "ANMF":
-			return info, unsupportedFeatureError("WebP", "animated WebP",
+			return info, frame, unsupportedFeatureError("WebP", "animated WebP",
 				"upload a still image (JPEG or PNG)")
 		case "EXIF":
 			info.Orientation = exifOrientation(body)
 		case "VP8 ", "VP8L":
 			w, h, err := webpFrameSize(fourCC, body)
 			if err != nil {
-				return info, err
+				return info, frame, err
 			}
 			info.Width, info.Height = w, h
 			frame.lossless = fourCC == "VP8L"
 		}
 		pos = int(end + end&1)
 	}
-	return checkWebPSize(info, canvasW, canvasH)
+	info, err := checkWebPSize(info, canvasW, canvasH)
+	return info, frame, err
 }
 
 // checkWebPSize requires a frame and, when a VP8X canvas is declared, that

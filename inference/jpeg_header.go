@@ -181,6 +181,11 @@ func (h jpegHeader) isRGB() bool {
 	case h.adobe:
 		return h.transform == 0
 	}
+	return h.namedRGB()
+}
+
+// namedRGB reports whether the components are named 'R', 'G' and 'B'.
+func (h jpegHeader) namedRGB() bool {
 	return h.ids[0] == 'R' && h.ids[1] == 'G' && h.ids[2] == 'B'
 }
 
@@ -190,8 +195,7 @@ func (h jpegHeader) isRGB() bool {
 // progressive decoder) follows the Adobe segment, Go's decoder the names,
 // and the colours would come out wrong.
 func (h jpegHeader) checkColourModel() error {
-	named := h.ids[0] == 'R' && h.ids[1] == 'G' && h.ids[2] == 'B'
-	if h.components != 3 || h.jfif || !h.adobe || h.transform == 0 || !named ||
+	if h.components != 3 || h.jfif || !h.adobe || h.transform == 0 || !h.namedRGB() ||
 		h.ownProgressive() {
 		return nil
 	}
