@@ -25,6 +25,13 @@ import (
 // allocated. Every problem with the data is an *InputError; a decoder panic
 // is recovered and reported as corrupt data.
 func DecodeImage(data []byte, maxPixels int) (image.Image, ImageInfo, error) {
+	return decodeImage(data, maxPixels, true)
+}
+
+// decodeImage is DecodeImage; withStrips false skips DermQ's strip decoders
+// for a JPEG they already failed on.
+func decodeImage(data []byte, maxPixels int, withStrips bool) (image.Image, ImageInfo,
+	error) {
 	h, err := readHeader(data, maxPixels)
 	if err != nil {
 		return nil, h.info, err
@@ -33,7 +40,7 @@ func DecodeImage(data []byte, maxPixels int) (image.Image, ImageInfo, error) {
 	if maxPixels <= 0 {
 		maxPixels = DefaultMaxPixels
 	}
-	px, err := decodePixels(data, h, decodeBudget(maxPixels))
+	px, err := decodePixels(data, h, decodeBudget(maxPixels), withStrips)
 	if err != nil {
 		return nil, h.info, err
 	}
@@ -45,7 +52,8 @@ func DecodeImage(data []byte, maxPixels int) (image.Image, ImageInfo, error) {
 // image converted to NRGBA. A progressive JPEG that DermQ's decoder finds
 // corrupt goes to Go's decoder only when that fits in budget bytes (Go's
 // holds twice and a half as much). A panic becomes an InputError.
-func decodePixels(data []byte, h header, budget int64) (px storedPixels, err error) {
+func decodePixels(data []byte, h header, budget int64, withStrips bool) (px storedPixels,
+	err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			px, err = nil, corruptError(h.info.Format, fmt.Errorf("decoder panic: %v", r))
@@ -53,8 +61,8 @@ func decodePixels(data []byte, h header, budget int64) (px storedPixels, err err
 	}()
 
 	if h.info.Format == FormatJPEG {
-		if strips, ok := newJPEGStrips(data, h.jpeg, image.Point{}); ok {
-			if planes, ok := strips.decodeAll(); ok {
+		if withStrips {
+			if planes, ok := decodeStrips(data, h.jpeg); ok {
 				return planes, nil
 			}
 		}
@@ -75,6 +83,16 @@ func decodePixels(data []byte, h header, budget int64) (px storedPixels, err err
 		}
 	}
 	return nrgbaPixels{decodedToNRGBA(decoded)}, nil
+}
+
+// decodeStrips decodes a JPEG whole with DermQ's strip decoders, or says
+// they do not take it.
+func decodeStrips(data []byte, h jpegHeader) (ycbcrPlanes, bool) {
+	strips, ok := newJPEGStrips(data, h, image.Point{})
+	if !ok {
+		return ycbcrPlanes{}, false
+	}
+	return strips.decodeAll()
 }
 
 func decodeFormat(data []byte, h header) (image.Image, error) {

@@ -381,7 +381,7 @@ func TestDecodeInputsScaleLargeProgressivePhotos(t *testing.T) {
 				h.jpeg.width, h.jpeg.height)
 		}
 
-		small, photo, size, ok := stripInputs(data, Preprocess{}, 0, 0)
+		small, photo, size, _, ok := stripInputs(data, Preprocess{}, 0, 0)
 		if !ok || size != full {
 			t.Fatalf("%s: stripInputs ok %v, size %v; want %v", name, ok, size, full)
 		}

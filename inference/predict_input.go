@@ -12,9 +12,10 @@ import "image"
 // planes, and a progressive one 37 MB of coefficients.
 func decodeInputs(data []byte, p Preprocess, maxPixels, displaySide int) ([]float32,
 	*image.NRGBA, image.Point, error) {
-	small, photo, size, ok := stripInputs(data, p, maxPixels, displaySide)
+	small, photo, size, tried, ok := stripInputs(data, p, maxPixels, displaySide)
 	if !ok {
-		img, _, err := DecodeImage(data, maxPixels)
+		// A strip decoder that failed on the data would fail the same way.
+		img, _, err := decodeImage(data, maxPixels, !tried)
 		if err != nil {
 			return nil, nil, image.Point{}, err
 		}
@@ -49,21 +50,22 @@ func resizeInputs(img image.Image, full image.Point, p Preprocess, displaySide i
 // reads them: a 12 MP photo then holds under 3 MB of decoded pixels per CPU
 // instead of 18 MB. The pixels are those DecodeImage and the resizers give,
 // except that a large progressive photo is decoded scaled down when it is
-// larger than both sizes by far (inputsMinSize). ok is false for any other file, for the
-// "nearest" filter, and when a strip fails to decode; DecodeImage then
-// decodes the file whole, and reports any problem with it.
+// larger than both sizes by far (inputsMinSize). ok is false for any other
+// file, for the "nearest" filter, and when a strip fails to decode; the
+// file is then decoded whole, which reports any problem with it. tried says
+// that the strip decoders had the file: the whole decode need not try them.
 func stripInputs(data []byte, p Preprocess, maxPixels, displaySide int) (small,
-	photo *image.NRGBA, size image.Point, ok bool) {
+	photo *image.NRGBA, size image.Point, tried, ok bool) {
 	_, convolves := p.withDefaults().convolution()
 	h, err := readHeader(data, maxPixels)
 	if err != nil || h.info.Format != FormatJPEG || !convolves {
-		return nil, nil, size, false
+		return nil, nil, size, false, false
 	}
 	full := image.Pt(h.info.Width, h.info.Height)
 	strips, ok := newJPEGStrips(data, h.jpeg, inputsMinSize(full, h.info.Orientation, p,
 		displaySide))
 	if !ok {
-		return nil, nil, size, false
+		return nil, nil, size, true, false
 	}
 
 	defer func() {
@@ -75,7 +77,7 @@ func stripInputs(data []byte, p Preprocess, maxPixels, displaySide int) (small,
 		}
 	}()
 	small, photo = resizeInputs(newUpright(strips, h.info.Orientation), full, p, displaySide)
-	return small, photo, full, true
+	return small, photo, full, true, true
 }
 
 // inputsMinSize is the smallest stored size a photo of upright size full

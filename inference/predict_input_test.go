@@ -38,7 +38,7 @@ func TestDecodeInputsMatchesTheWholeDecode(t *testing.T) {
 		{Width: 300, Height: 260, Resize: ResizeBicubic, Layout: LayoutNHWC, Color: ColorBGR}}
 	stripped := 0
 	for _, tc := range cases {
-		if _, _, _, ok := stripInputs(tc.data, preps[0], 0, 0); ok {
+		if _, _, _, _, ok := stripInputs(tc.data, preps[0], 0, 0); ok {
 			stripped++
 		}
 		t.Run(tc.name+" gives the pixels of the whole decode", func(t *testing.T) {
